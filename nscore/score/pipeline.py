@@ -1,0 +1,133 @@
+"""Stream an input file through a Scorer into an output file.
+
+Three stages overlap: a thread reads batch N+1 while the main thread scores
+batch N and another thread writes batch N-1. pyarrow and onnxruntime release
+the GIL, so the slowest stage sets the pace and at most four batches are in
+memory at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+from tqdm import tqdm
+
+from nscore.errors import InputError
+from nscore.score.engine import CONTRACT_COLUMNS, Scorer
+from nscore.score.io import (
+    DEFAULT_BATCH_ROWS, AtomicWriter, CsvOptions, default_output, find_name_column, open_input,
+    output_format,
+)
+
+log = logging.getLogger("nscore.score")
+WRITES_IN_FLIGHT = 2
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    output: Path
+    rows: int
+    distinct_names: int
+    abstained: int
+    too_long: int
+    seconds: float
+
+    def line(self) -> str:
+        text = (
+            f"scored {self.rows:,} rows ({self.distinct_names:,} distinct first names, "
+            f"{self.abstained:,} abstained) in {self.seconds:.1f} s -> {self.output}"
+        )
+        if self.too_long:
+            text += f"; {self.too_long:,} first names longer than the maximum were not scored"
+        return text
+
+
+def plan_output(input_path: Path, output: Path | None, overwrite: bool) -> Path:
+    """Pick and check the output path before any row is read."""
+    output = output or default_output(input_path)
+    output_format(output)
+    if output.resolve() == input_path.resolve():
+        raise InputError(f"output {output} is the input file: choose another --output")
+    if not output.parent.is_dir():
+        raise InputError(f"output directory {output.parent} does not exist: create it first")
+    if output.exists() and not overwrite:
+        raise InputError(f"output {output} already exists: pass --overwrite to replace it")
+    return output
+
+
+def check_keep(keep: list[str] | None, names: list[str], column: str) -> list[str] | None:
+    if keep is None:
+        return None
+    missing = [k for k in keep if k not in names]
+    if missing:
+        raise InputError(
+            f"--keep names columns that are not in the input: {', '.join(missing)}; "
+            f"the input has: {', '.join(names)}"
+        )
+    clash = [k for k in keep if k in CONTRACT_COLUMNS]
+    if clash:
+        raise InputError(f"--keep names result columns {', '.join(clash)}: rename them in the input")
+    return keep
+
+
+def score_file(
+    input_path: Path,
+    scorer: Scorer,
+    output: Path | None = None,
+    column: str | None = None,
+    keep: list[str] | None = None,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    csv_options: CsvOptions = CsvOptions(),
+    overwrite: bool = False,
+    quiet: bool = False,
+) -> RunSummary:
+    """Score every row of `input_path` and write the result atomically to `output`."""
+    started = time.perf_counter()
+    output = plan_output(input_path, output, overwrite)
+    source = open_input(input_path, batch_rows, csv_options)
+    column = find_name_column(source.schema, column)
+    keep = check_keep(keep, source.schema.names, column)
+    clash = [c for c in CONTRACT_COLUMNS if c in (keep or source.schema.names)]
+    if clash:
+        raise InputError(
+            f"the input already has result columns {', '.join(clash)}: drop them or "
+            "choose the pass-through columns with --keep"
+        )
+    empty = pa.RecordBatch.from_pylist([], schema=source.schema)
+    schema = scorer.score_batch(empty, column, keep).schema
+    writer = AtomicWriter(output, schema, csv_options.delimiter)
+    progress = tqdm(
+        total=source.num_rows, unit=" rows", unit_scale=True, file=sys.stderr,
+        disable=quiet or not sys.stderr.isatty(), leave=False,
+    )
+    batches = iter(source.batches)
+    try:
+        with ThreadPoolExecutor(1, "nscore-read") as reader, ThreadPoolExecutor(1, "nscore-write") as pool:
+            next_batch = reader.submit(next, batches, None)
+            pending: deque = deque()
+            while (batch := next_batch.result()) is not None:
+                next_batch = reader.submit(next, batches, None)
+                pending.append(pool.submit(writer.write, scorer.score_batch(batch, column, keep)))
+                while len(pending) > WRITES_IN_FLIGHT:
+                    pending.popleft().result()
+                progress.update(batch.num_rows)
+            for write in pending:
+                write.result()
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        progress.close()
+    stats = scorer.stats
+    return RunSummary(
+        output, stats.rows, scorer.distinct_names, stats.abstained, stats.too_long,
+        time.perf_counter() - started,
+    )
