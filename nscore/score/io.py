@@ -27,8 +27,18 @@ GZIP_MAGIC = b"\x1f\x8b"
 DEFAULT_BATCH_ROWS = 65536
 CSV_BLOCK_BYTES = 4 << 20
 NAME_HEADERS = (
-    "first_name", "firstname", "given_name", "name", "full_name", "fullname",
-    "nome", "primeiro_nome", "nome_completo", "nome_aluno", "nome_pessoa", "nome_social",
+    "first_name",
+    "firstname",
+    "given_name",
+    "name",
+    "full_name",
+    "fullname",
+    "nome",
+    "primeiro_nome",
+    "nome_completo",
+    "nome_aluno",
+    "nome_pessoa",
+    "nome_social",
 )
 
 
@@ -86,19 +96,27 @@ def parquet_files(path: Path) -> list[Path]:
         raise InputError(f"input directory {path} has no Parquet files")
     for file in files:
         if sniff_format(file) != "parquet":
-            raise InputError(f"{file} in dataset directory {path} is not a Parquet file")
+            raise InputError(
+                f"{file} in dataset directory {path} is not a Parquet file"
+            )
     return files
 
 
-def open_parquet(paths: list[Path], batch_rows: int, columns: list[str] | None) -> Source:
+def open_parquet(
+    paths: list[Path], batch_rows: int, columns: list[str] | None
+) -> Source:
     try:
         files = [pq.ParquetFile(p) for p in paths]
     except (pa.ArrowInvalid, OSError) as error:
-        raise InputError(f"cannot read Parquet input: {error}; the file may be truncated or corrupt") from error
+        raise InputError(
+            f"cannot read Parquet input: {error}; the file may be truncated or corrupt"
+        ) from error
     schema = files[0].schema_arrow
     for path, file in zip(paths[1:], files[1:]):
         if not file.schema_arrow.equals(schema):
-            raise InputError(f"{path} has a different schema than {paths[0]}: score them apart")
+            raise InputError(
+                f"{path} has a different schema than {paths[0]}: score them apart"
+            )
     if columns is not None:
         schema = pa.schema([schema.field(c) for c in columns])
 
@@ -107,21 +125,29 @@ def open_parquet(paths: list[Path], batch_rows: int, columns: list[str] | None) 
             try:
                 yield from file.iter_batches(batch_size=batch_rows, columns=columns)
             except (pa.ArrowInvalid, OSError) as error:
-                raise InputError(f"cannot read {path}: {error}; the file may be truncated or corrupt") from error
+                raise InputError(
+                    f"cannot read {path}: {error}; the file may be truncated or corrupt"
+                ) from error
 
     rows = sum(f.metadata.num_rows for f in files)
     return Source(paths[0], "parquet", schema, rows, batches())
 
 
-def _csv_reader(path: Path, options: CsvOptions, column_types: dict | None) -> pacsv.CSVStreamingReader:
+def _csv_reader(
+    path: Path, options: CsvOptions, column_types: dict | None
+) -> pacsv.CSVStreamingReader:
     read_options = pacsv.ReadOptions(
         block_size=CSV_BLOCK_BYTES,
         encoding=options.encoding,
         autogenerate_column_names=not options.header,
     )
-    parse_options = pacsv.ParseOptions(delimiter=options.delimiter, newlines_in_values=True)
+    parse_options = pacsv.ParseOptions(
+        delimiter=options.delimiter, newlines_in_values=True
+    )
     convert_options = pacsv.ConvertOptions(
-        column_types=column_types or {}, strings_can_be_null=False, quoted_strings_can_be_null=False,
+        column_types=column_types or {},
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
         null_values=[],
     )
     return pacsv.open_csv(path, read_options, parse_options, convert_options)
@@ -135,7 +161,9 @@ def csv_error(path: Path, error: Exception, options: CsvOptions) -> InputError:
             "for example --encoding latin-1 or --encoding cp1252"
         )
     if "Expected" in message and "columns" in message:
-        return InputError(f"input {path} has rows with a different number of fields: {message}")
+        return InputError(
+            f"input {path} has rows with a different number of fields: {message}"
+        )
     return InputError(f"cannot read CSV input {path}: {message}")
 
 
@@ -148,7 +176,11 @@ def open_csv(path: Path, options: CsvOptions, columns: list[str] | None) -> Sour
         reader = _csv_reader(path, options, {n: pa.string() for n in names})
     except (pa.ArrowInvalid, UnicodeDecodeError) as error:
         raise csv_error(path, error, options) from error
-    schema = reader.schema if columns is None else pa.schema([reader.schema.field(c) for c in columns])
+    schema = (
+        reader.schema
+        if columns is None
+        else pa.schema([reader.schema.field(c) for c in columns])
+    )
 
     def batches() -> Iterator[pa.RecordBatch]:
         try:
@@ -175,7 +207,9 @@ def open_input(
     return open_csv(path, csv_options, columns)
 
 
-def read_table(path: Path, columns: list[str] | None = None, csv_options: CsvOptions = CsvOptions()) -> pa.Table:
+def read_table(
+    path: Path, columns: list[str] | None = None, csv_options: CsvOptions = CsvOptions()
+) -> pa.Table:
     """Read a whole input into memory (for labelled training and evaluation files)."""
     source = open_input(path, csv_options=csv_options)
     missing = [c for c in columns or [] if c not in source.schema.names]
@@ -231,18 +265,25 @@ class AtomicWriter:
     def __init__(self, path: Path, schema: pa.Schema, delimiter: str = ",") -> None:
         self.path = path
         self.format = output_format(path)
-        handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        handle, name = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+        )
         os.close(handle)
         self.temp_path = Path(name)
         if self.format == "parquet":
             self._writer = pq.ParquetWriter(self.temp_path, schema)
         else:
             self.schema = _text_schema(schema)
-            stream = pa.CompressedOutputStream(str(self.temp_path), "gzip") \
-                if path.suffix.lower() == ".gz" else pa.OSFile(str(self.temp_path), "wb")
+            stream = (
+                pa.CompressedOutputStream(str(self.temp_path), "gzip")
+                if path.suffix.lower() == ".gz"
+                else pa.OSFile(str(self.temp_path), "wb")
+            )
             self._stream = stream
             self._writer = pacsv.CSVWriter(
-                stream, self.schema, write_options=pacsv.WriteOptions(delimiter=delimiter)
+                stream,
+                self.schema,
+                write_options=pacsv.WriteOptions(delimiter=delimiter),
             )
 
     def write(self, batch: pa.RecordBatch) -> None:
@@ -267,6 +308,9 @@ class AtomicWriter:
 def _text_schema(schema: pa.Schema) -> pa.Schema:
     """Replace dictionary columns by their value type, which the CSV writer needs."""
     return pa.schema(
-        [pa.field(f.name, f.type.value_type) if pa.types.is_dictionary(f.type) else f for f in schema],
+        [
+            pa.field(f.name, f.type.value_type) if pa.types.is_dictionary(f.type) else f
+            for f in schema
+        ],
         metadata=schema.metadata,
     )

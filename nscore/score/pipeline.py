@@ -22,7 +22,12 @@ from tqdm import tqdm
 from nscore.errors import InputError
 from nscore.score.engine import CONTRACT_COLUMNS, Scorer
 from nscore.score.io import (
-    DEFAULT_BATCH_ROWS, AtomicWriter, CsvOptions, default_output, find_name_column, open_input,
+    DEFAULT_BATCH_ROWS,
+    AtomicWriter,
+    CsvOptions,
+    default_output,
+    find_name_column,
+    open_input,
     output_format,
 )
 
@@ -49,20 +54,32 @@ class RunSummary:
         return text
 
 
-def plan_output(input_path: Path, output: Path | None, overwrite: bool) -> Path:
-    """Pick and check the output path before any row is read."""
+def plan_output(
+    input_path: Path, output: Path | None, overwrite: bool, directory: bool = False
+) -> Path:
+    """Pick and check the output path before any row is read.
+
+    A `directory` output (a Parquet dataset) needs no file suffix.
+    """
     output = output or default_output(input_path)
-    output_format(output)
+    if not directory:
+        output_format(output)
     if output.resolve() == input_path.resolve():
         raise InputError(f"output {output} is the input file: choose another --output")
     if not output.parent.is_dir():
-        raise InputError(f"output directory {output.parent} does not exist: create it first")
+        raise InputError(
+            f"output directory {output.parent} does not exist: create it first"
+        )
     if output.exists() and not overwrite:
-        raise InputError(f"output {output} already exists: pass --overwrite to replace it")
+        raise InputError(
+            f"output {output} already exists: pass --overwrite to replace it"
+        )
     return output
 
 
-def check_keep(keep: list[str] | None, names: list[str], column: str) -> list[str] | None:
+def check_keep(
+    keep: list[str] | None, names: list[str], column: str
+) -> list[str] | None:
     if keep is None:
         return None
     missing = [k for k in keep if k not in names]
@@ -73,7 +90,9 @@ def check_keep(keep: list[str] | None, names: list[str], column: str) -> list[st
         )
     clash = [k for k in keep if k in CONTRACT_COLUMNS]
     if clash:
-        raise InputError(f"--keep names result columns {', '.join(clash)}: rename them in the input")
+        raise InputError(
+            f"--keep names result columns {', '.join(clash)}: rename them in the input"
+        )
     return keep
 
 
@@ -104,17 +123,26 @@ def score_file(
     schema = scorer.score_batch(empty, column, keep).schema
     writer = AtomicWriter(output, schema, csv_options.delimiter)
     progress = tqdm(
-        total=source.num_rows, unit=" rows", unit_scale=True, file=sys.stderr,
-        disable=quiet or not sys.stderr.isatty(), leave=False,
+        total=source.num_rows,
+        unit=" rows",
+        unit_scale=True,
+        file=sys.stderr,
+        disable=quiet or not sys.stderr.isatty(),
+        leave=False,
     )
     batches = iter(source.batches)
     try:
-        with ThreadPoolExecutor(1, "nscore-read") as reader, ThreadPoolExecutor(1, "nscore-write") as pool:
+        with (
+            ThreadPoolExecutor(1, "nscore-read") as reader,
+            ThreadPoolExecutor(1, "nscore-write") as pool,
+        ):
             next_batch = reader.submit(next, batches, None)
             pending: deque = deque()
             while (batch := next_batch.result()) is not None:
                 next_batch = reader.submit(next, batches, None)
-                pending.append(pool.submit(writer.write, scorer.score_batch(batch, column, keep)))
+                pending.append(
+                    pool.submit(writer.write, scorer.score_batch(batch, column, keep))
+                )
                 while len(pending) > WRITES_IN_FLIGHT:
                     pending.popleft().result()
                 progress.update(batch.num_rows)
@@ -128,6 +156,10 @@ def score_file(
         progress.close()
     stats = scorer.stats
     return RunSummary(
-        output, stats.rows, scorer.distinct_names, stats.abstained, stats.too_long,
+        output,
+        stats.rows,
+        scorer.distinct_names,
+        stats.abstained,
+        stats.too_long,
         time.perf_counter() - started,
     )
