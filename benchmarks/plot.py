@@ -1,0 +1,84 @@
+"""Scatter plots of scoring speed against accuracy for one results file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # writes files only, never opens a window
+import matplotlib.pyplot as plt
+
+MARKERS = "os^Dvp*hX"
+
+
+def plotted_rows(result: dict) -> list[dict]:
+    """Pick the rows to plot: one point per model and backend.
+
+    Scoring rows count at the batch size the ratios use (else the largest
+    one) in the bucketed layout, and so does eager PyTorch one name per call.
+    Peer rows count as they are. Training rows are left out, and so are rows
+    without both accuracy and names/s.
+    """
+    rows = [r for r in result["rows"] if r.get("accuracy") and r.get("names_per_s")]
+    rows = [r for r in rows if r.get("kind") != "training"]
+    ratio_sizes = [r["batch_size"] for r in result["rows"] if r.get("kind") == "ratio"]
+    scoring = [r for r in rows if r.get("kind") == "scoring"]
+    sizes = ratio_sizes or [r["batch_size"] for r in scoring] or [0]
+    batch_size = max(sizes)
+    return [row for row in rows if keep_row(row, batch_size)]
+
+
+def keep_row(row: dict, batch_size: int) -> bool:
+    if row.get("kind") != "scoring":
+        return True
+    if row.get("layout") == "bucketed":
+        return row.get("batch_size") == batch_size
+    return row.get("layout") == "one-by-one" and row.get("backend") == "pytorch"
+
+
+def series_name(row: dict) -> str:
+    if row.get("kind") != "scoring":
+        return str(row.get("model"))
+    device = f" {row['device']}" if row.get("device") not in (None, "cpu") else ""
+    layout = row.get("layout", "")
+    batch = "" if layout == "one-by-one" else f", batch {row.get('batch_size'):,}"
+    return f"{row.get('backend')}{device} {layout}{batch}"
+
+
+def plot_speed_accuracy(result: dict, path: Path) -> Path | None:
+    """Draw names/s (log scale) against accuracy to `path`; None when nothing fits."""
+    rows = plotted_rows(result)
+    if not rows:
+        return None
+    series: dict[str, list[dict]] = {}
+    for row in rows:
+        series.setdefault(series_name(row), []).append(row)
+
+    figure, axes = plt.subplots(figsize=(9, 6))
+    for index, (name, points) in enumerate(series.items()):
+        accuracy = [100 * p["accuracy"] for p in points]
+        speed = [p["names_per_s"] for p in points]
+        axes.scatter(accuracy, speed, marker=MARKERS[index % len(MARKERS)], label=name)
+        for point, x, y in zip(points, accuracy, speed, strict=True):
+            if point.get("kind") == "scoring":
+                axes.annotate(
+                    point["model"],
+                    (x, y),
+                    fontsize=7,
+                    xytext=(3, 3),
+                    textcoords="offset points",
+                )
+
+    axes.set_yscale("log")
+    axes.set_xlabel("validation accuracy (%)")
+    axes.set_ylabel("distinct names scored per second (median)")
+    axes.set_title(f"{result['title']}: {result['hardware']}", fontsize=8)
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize=7, loc="best")
+    figure.tight_layout()
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
