@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -56,6 +57,7 @@ def cli(debug: bool) -> None:
 @click.option("--patience", type=click.IntRange(0), help="Stop after this many epochs without a better valid loss; 0 never stops early.")
 @click.option("--target", type=click.Choice(["label", "share"]), default="label", show_default=True,
               help="share trains on the census female share as a soft target (use with --rule all).")
+@click.option("--label-smoothing", type=click.FloatRange(0, 0.5), help="Cross-entropy label smoothing, for example 0.1.")
 @click.option("--rule", type=click.Choice(["exclusive", "min-share", "all"]), default="exclusive", show_default=True,
               help="Census labelling rule: names of one gender only, a majority share, or every name.")
 @click.option("--min-share", type=click.FloatRange(0.5, 1, min_open=True),
@@ -140,15 +142,17 @@ def evaluate(model: str, data: Path | None, name_column: str, label_column: str,
 @click.option("--model", default="best", show_default=True,
               help="Bundled model (best, bigru, bilstm, lstm, rnn) or path to an .onnx file.")
 @click.option("--column", help="Name column to score; by default the one usual name header (nome, name, ...).")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Output .parquet, .csv or .csv.gz [default: INPUT_STEM.scored.parquet].")
+@click.option("--output", type=click.Path(path_type=Path),
+              help="Output .parquet, .csv or .csv.gz; with --engine spark a Parquet dataset directory "
+                   "[default: INPUT_STEM.scored.parquet].")
 @click.option("--batch-size", type=click.IntRange(1), default=65536, show_default=True,
               help="Rows read per record batch.")
 @click.option("--bucket-size", type=click.IntRange(1), default=16384, show_default=True,
               help="Most first names of one length per onnxruntime call.")
 @click.option("--provider", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="onnxruntime execution provider; auto uses CUDA only when a session gets it.")
-@click.option("--threads", type=click.IntRange(0), default=0, help="onnxruntime intra-op threads (0: all cores).")
+@click.option("--threads", type=click.IntRange(0), default=0,
+              help="onnxruntime intra-op threads (0: all cores; with --engine spark, spark.task.cpus).")
 @click.option("--lookup", type=click.Choice(["census", "none"]), default="census", show_default=True,
               help="census answers names found in the census table with their census share.")
 @click.option("--no-lookup", is_flag=True, help="Score every name with the model (same as --lookup none).")
@@ -159,12 +163,18 @@ def evaluate(model: str, data: Path | None, name_column: str, label_column: str,
 @click.option("--encoding", default="utf-8", show_default=True, help="CSV text encoding, for example latin-1 or cp1252.")
 @click.option("--header/--no-header", default=True, show_default=True,
               help="Whether the CSV's first row names the columns (without it: f0, f1, ...).")
-@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace an existing output file (or dataset directory with --engine spark).")
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary line.")
+@click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
+              help="local streams the file through this process; spark scores a Parquet file or "
+                   "dataset directory with pyspark into a Parquet dataset directory.")
+@click.option("--master", help="Spark master URL for --engine spark, for example local[2] or yarn "
+                               "[default: Spark's configuration, else local[*]].")
 def run(input_path: Path, model: str, column: str | None, output: Path | None, batch_size: int,
         bucket_size: int, provider: str, threads: int, lookup: str, no_lookup: bool, threshold: float,
         keep: str | None, delimiter: str, encoding: str, header: bool, overwrite: bool,
-        quiet: bool) -> None:
+        quiet: bool, engine: str, master: str | None) -> None:
     """Score the name column of a Parquet or CSV file (or a directory of Parquet files)."""
     import codecs
 
@@ -181,6 +191,22 @@ def run(input_path: Path, model: str, column: str | None, output: Path | None, b
         raise click.BadParameter(f"unknown encoding {encoding!r}: try utf-8, latin-1 or cp1252",
                                  param_hint="--encoding") from error
     keep_columns = [c.strip() for c in keep.split(",") if c.strip()] if keep else None
+    if master is not None and engine != "spark":
+        raise click.UsageError("--master applies only to --engine spark: add --engine spark")
+    if engine == "spark":
+        summary = _spark_module().score_dataset(
+            input_path, output, column, model, master=master, overwrite=overwrite,
+            batch_rows=batch_size, quiet=quiet, keep=keep_columns,
+            lookup=lookup == "census" and not no_lookup, threshold=threshold,
+            threads=threads or None, bucket_size=bucket_size, provider=provider,
+        )
+        if not quiet:
+            click.echo(summary.line(), err=True)
+        return
+    if output is not None and output.is_dir():
+        raise click.BadParameter(f"{output} is a directory: pass a .parquet or .csv file, or use "
+                                 "--engine spark to write a Parquet dataset directory",
+                                 param_hint="--output")
     scorer = Scorer(model, lookup=lookup == "census" and not no_lookup, threshold=threshold,
                     provider=provider, threads=threads or None, bucket_size=bucket_size)
     summary = score_file(
@@ -190,6 +216,17 @@ def run(input_path: Path, model: str, column: str | None, output: Path | None, b
     )
     if not quiet:
         click.echo(summary.line(), err=True)
+
+
+def _spark_module():
+    """Import nscore.spark, or explain how to install pyspark when it is missing."""
+    try:
+        import nscore.spark
+    except ModuleNotFoundError as error:
+        if (error.name or "").split(".")[0] != "pyspark":
+            raise
+        raise NscoreError("--engine spark needs pyspark: pip install 'nscore[spark]'") from error
+    return nscore.spark
 
 
 @cli.command()
@@ -222,9 +259,18 @@ def models() -> None:
         click.echo(f"{name:<7} {info.model_id:<20} accuracy {shown}  {info.path}")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that `run` removes its temporary output."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main() -> None:
     """Console entry point: maps failures to exit codes 2 (input) and 1 (unexpected)."""
     debug = "--debug" in sys.argv[1:]
+    signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Exit as done:
@@ -232,9 +278,11 @@ def main() -> None:
     except click.ClickException as error:
         error.show()
         sys.exit(error.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (click.exceptions.Abort, KeyboardInterrupt) as stop:
         click.echo("interrupted; no output was written", err=True)
-        sys.exit(130)
+        # click turns KeyboardInterrupt into Abort; 128 + signal number, as shells do.
+        terminated = isinstance(stop, Terminated) or isinstance(stop.__cause__, Terminated)
+        sys.exit(128 + signal.SIGTERM if terminated else 128 + signal.SIGINT)
     except Exception as error:  # report the cause in one line; the traceback with --debug
         if debug:
             traceback.print_exc()

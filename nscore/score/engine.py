@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 
 from nscore.errors import InputError
 from nscore.score.model import DEFAULT_MODEL, OnnxModel
-from nscore.text import MAX_FIRST_NAME_LEN, extract_first_names, normalize
+from nscore.text import MAX_FIRST_NAME_LEN, PARTICLES, TITLES, extract_first_names, normalize
 
 SOURCES = ("census", "model")
 REASONS = ("missing", "no_letters", "too_long", "ambiguous")
@@ -39,7 +39,7 @@ CONTRACT_COLUMNS = (
 )
 _LABEL = pa.dictionary(pa.int8(), pa.string())
 CONTRACT_SCHEMA = pa.schema([
-    ("first_name", pa.string()),
+    ("first_name", pa.dictionary(pa.int32(), pa.string())),
     ("gender", _LABEL),
     ("prob_female", pa.float64()),
     ("source", _LABEL),
@@ -53,6 +53,28 @@ _NO_CODE = -1
 _UNSCORED = (np.nan, _NO_CODE)
 _REASON_CODE = {reason: code for code, reason in enumerate(REASONS)}
 _AMBIGUOUS, _TOO_LONG = _REASON_CODE["ambiguous"], _REASON_CODE["too_long"]
+_SKIPPED_WORDS = pa.array(TITLES + PARTICLES, pa.string())
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    """Results for distinct raw values: one entry per value."""
+
+    first: pa.Array
+    prob: np.ndarray
+    source: np.ndarray
+    gender: np.ndarray
+    reason: np.ndarray
+    settled: np.ndarray
+
+    def concat(self, other: _Resolved) -> _Resolved:
+        return _Resolved(
+            pa.concat_arrays([self.first, other.first]),
+            *(np.concatenate([a, b]) for a, b in zip(
+                (self.prob, self.source, self.gender, self.reason, self.settled),
+                (other.prob, other.source, other.gender, other.reason, other.settled),
+            )),
+        )
 
 
 @dataclass
@@ -125,13 +147,8 @@ class Scorer:
             probs = self.model.prob_female(pa.array(to_model, pa.string()))
             self._cache.update(zip(to_model, zip(probs.tolist(), [_SOURCE_MODEL] * len(to_model))))
 
-    def score_names(self, names: pa.Array | pa.ChunkedArray) -> pa.Table:
-        """Return the contract columns for a column of raw names, row for row."""
-        if isinstance(names, pa.ChunkedArray):
-            names = names.combine_chunks()
-        # Distinct raw values, a null among them; indices map each row to one.
-        raw = pc.dictionary_encode(_as_string(names), null_encoding="encode")
-        values = raw.dictionary
+    def _resolve(self, values: pa.Array) -> _Resolved:
+        """Extract, score and label each distinct raw value."""
         first = extract_first_names(normalize(values))
         too_long = pc.fill_null(pc.greater(pc.utf8_length(first), MAX_FIRST_NAME_LEN), False)
         first = pc.if_else(too_long, pc.utf8_slice_codeunits(first, 0, MAX_FIRST_NAME_LEN), first)
@@ -148,26 +165,59 @@ class Scorer:
         prob[too_long] = np.nan
         source[too_long] = _NO_CODE
 
-        # One gender and abstention reason per distinct raw value.
-        gender = np.where(prob >= self.threshold, 0, np.where(prob <= 1 - self.threshold, 1, _NO_CODE))
-        reason = np.where(np.isnan(prob), _NO_CODE, np.where(gender == _NO_CODE, _AMBIGUOUS, _NO_CODE))
-        reason[too_long] = _REASON_CODE["too_long"]
-        reason[np.asarray(first.is_null())] = _REASON_CODE["no_letters"]
+        female, male = prob >= self.threshold, prob <= 1 - self.threshold
+        gender = np.where(female, 0, np.where(male, 1, _NO_CODE)).astype(np.int8)
+        reason = np.where(~np.isnan(prob) & (gender == _NO_CODE), _AMBIGUOUS, _NO_CODE)
+        reason = reason.astype(np.int8)
+        reason[too_long] = _TOO_LONG
+        no_first = np.asarray(first.is_null())
+        reason[no_first] = _REASON_CODE["no_letters"]
         missing = pc.fill_null(pc.equal(pc.utf8_length(values), 0), True)
         reason[missing.to_numpy(zero_copy_only=False)] = _REASON_CODE["missing"]
+        # A first word settles the whole name when it yields a first name that is
+        # not a title, particle or initial: later words cannot change the answer.
+        settled = ~no_first & ~np.asarray(
+            pc.fill_null(pc.is_in(first, value_set=_SKIPPED_WORDS), True)
+        ) & (np.asarray(pc.fill_null(pc.utf8_length(first), 0)) >= 2)
+        return _Resolved(first, prob, source, gender, reason, settled)
 
-        rows = raw.indices.to_numpy(zero_copy_only=False)
-        row_prob = prob[rows]
-        row_reason = reason[rows]
+    def score_names(self, names: pa.Array | pa.ChunkedArray) -> pa.Table:
+        """Return the contract columns for a column of raw names, row for row.
+
+        Most rows are settled by their first space-separated word, so only the
+        distinct first words are normalized; rows whose first word is a title,
+        particle, initial or has no letters go through the whole name.
+        """
+        if isinstance(names, pa.ChunkedArray):
+            names = names.combine_chunks()
+        names = _as_string(names)
+        words = pc.list_element(pc.split_pattern(names, " ", max_splits=1), 0)
+        heads = pc.dictionary_encode(words, null_encoding="encode")
+        resolved = self._resolve(heads.dictionary)
+        index = heads.indices.to_numpy(zero_copy_only=False).astype(np.int32)
+        unsettled = np.flatnonzero(~resolved.settled[index])
+        if len(unsettled):
+            whole = pc.dictionary_encode(names.take(pa.array(unsettled)), null_encoding="encode")
+            index[unsettled] = len(resolved.prob) + whole.indices.to_numpy(zero_copy_only=False)
+            resolved = resolved.concat(self._resolve(whole.dictionary))
+
+        row_prob = resolved.prob[index]
+        row_reason = resolved.reason[index]
         abstained = row_reason != _NO_CODE
-        self.stats.update(len(rows), int(abstained.sum()), int((row_reason == _TOO_LONG).sum()))
-        constant = np.zeros(len(rows), np.int8)
+        self.stats.update(len(index), int(abstained.sum()), int((row_reason == _TOO_LONG).sum()))
+        constant = np.zeros(len(index), np.int8)
+        # Unique, non-null dictionary values, as pandas categoricals require.
+        first = pc.dictionary_encode(resolved.first)
+        first_index = first.indices.to_numpy(zero_copy_only=False)
+        first_index = np.nan_to_num(first_index, nan=-1).astype(np.int32)[index]
         return pa.Table.from_arrays(
             [
-                pc.take(first, raw.indices),
-                _label_array(gender[rows], GENDERS),
+                pa.DictionaryArray.from_arrays(
+                    pa.array(first_index, mask=first_index < 0), first.dictionary
+                ),
+                _label_array(resolved.gender[index], GENDERS),
                 pa.array(row_prob, mask=np.isnan(row_prob)),
-                _label_array(source[rows], SOURCES),
+                _label_array(resolved.source[index], SOURCES),
                 pa.array(abstained),
                 _label_array(row_reason, REASONS),
                 _label_array(constant, (self.model.info.model_id,)),

@@ -40,6 +40,7 @@ class TrainConfig:
     schedule: str = "constant"  # or "onecycle"
     patience: int = 0  # epochs without a better valid loss before stopping; 0 keeps going
     target: str = "label"  # or "share": the census female share as a soft target
+    label_smoothing: float = 0.0
     rule: str = "exclusive"
     min_share: float = 0.95
     data: str | None = None  # a labelled CSV or Parquet file instead of the census
@@ -186,7 +187,9 @@ def train(config: TrainConfig, out_dir: Path) -> dict:
             batch_lengths = lengths[rows]
             batch_tokens = tokens[rows, : int(batch_lengths.max())].to(device)
             logits = model(batch_tokens, batch_lengths.to(device))
-            loss = nn.functional.cross_entropy(logits, targets[rows].to(device))
+            loss = nn.functional.cross_entropy(
+                logits, targets[rows].to(device), label_smoothing=config.label_smoothing
+            )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
