@@ -33,6 +33,15 @@ DEFAULT_MODEL = "best"
 DEFAULT_BUCKET_SIZE = 16384
 PROVIDERS = ("auto", "cpu", "cuda")
 REQUIRED_METADATA = ("model_id", "arch", "vocab", "labels", "normalization", "temperature")
+_ORT_STATE = ort.capi.onnxruntime_pybind11_state
+_LOAD_ERRORS = (
+    _ORT_STATE.Fail,
+    _ORT_STATE.InvalidArgument,  # raised for a 0-byte file
+    _ORT_STATE.InvalidGraph,
+    _ORT_STATE.InvalidProtobuf,
+    _ORT_STATE.NoSuchFile,
+    _ORT_STATE.NotImplemented,  # for example an operator without a CPU kernel
+)
 
 
 def resolve_model_path(model: str | os.PathLike) -> Path:
@@ -104,13 +113,34 @@ def read_model_info(path: Path, proto_metadata: dict[str, str], inputs: list, ou
             f"{', '.join(missing) or 'nscore_format ' + ONNX_FORMAT}; export one with "
             "`nscore export CHECKPOINT --out DIR`"
         )
+
     input_names = [i.name for i in inputs]
     if input_names != ["tokens", "lengths"] or [o.name for o in outputs] != ["logits"]:
         raise ModelError(
             f"{path} has inputs {input_names} and outputs {[o.name for o in outputs]}; "
             "an nscore model takes tokens and lengths and returns logits"
         )
-    if json.loads(proto_metadata["vocab"]) != list(VOCAB):
+    input_types = [i.type for i in inputs]
+    if input_types != ["tensor(int64)", "tensor(int64)"]:
+        raise ModelError(
+            f"{path} takes inputs of types {input_types}; an nscore model takes "
+            "int64 tokens and lengths, so export it again with `nscore export`"
+        )
+
+    try:
+        vocab = json.loads(proto_metadata["vocab"])
+        temperature = float(proto_metadata["temperature"])
+    except ValueError as error:
+        raise ModelError(
+            f"{path} has invalid nscore metadata ({error}): export it again with "
+            "`nscore export`"
+        ) from error
+    if not 0 < temperature < float("inf"):
+        raise ModelError(
+            f"{path} has temperature {temperature}, which must be a positive number: "
+            "export it again with `nscore export`"
+        )
+    if vocab != list(VOCAB):
         raise ModelError(f"{path} uses a different vocabulary than this nscore: re-export it")
     if proto_metadata["normalization"] != NORMALIZATION:
         raise ModelError(
@@ -123,7 +153,7 @@ def read_model_info(path: Path, proto_metadata: dict[str, str], inputs: list, ou
         model_id=proto_metadata["model_id"],
         sha256=digest,
         arch=proto_metadata["arch"],
-        temperature=float(proto_metadata["temperature"]),
+        temperature=temperature,
         metadata=dict(proto_metadata),
     )
 
@@ -174,10 +204,11 @@ class OnnxModel:
                     raise ModelError("onnxruntime could not start CUDA: use --provider cpu")
                 log.info("onnxruntime could not start CUDA; scoring on CPU")
             session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except (ort.capi.onnxruntime_pybind11_state.Fail,
-                ort.capi.onnxruntime_pybind11_state.InvalidProtobuf,
-                ort.capi.onnxruntime_pybind11_state.InvalidGraph) as error:
-            raise ModelError(f"cannot load model {path}: {error}") from error
+        except _LOAD_ERRORS as error:
+            raise ModelError(
+                f"cannot load model {path}: {error}; the file is not a valid ONNX "
+                "model, so export it again with `nscore export`"
+            ) from error
         log.info("scoring with onnxruntime on CPU")
         return session
 
