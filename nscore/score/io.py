@@ -1,10 +1,15 @@
 """Read Parquet and CSV inputs as record batches and write outputs atomically.
 
 The input format is read from the file's first bytes, not its name, so a
-CSV named `.parquet` gets a clear error instead of a crash. CSV columns are
-read as text, which passes every value through unchanged. Outputs go to a
-hidden temporary file beside the target and are renamed into place after
-the last row, so an interrupted run leaves no partial output.
+CSV named `.parquet` gets a clear error instead of a crash. A Parquet file
+named `.csv` and a gzip file without `.gz` are read for what they are. CSV
+columns are read as text, which passes every value through unchanged. Every
+read failure becomes an `InputError` that names the file.
+
+Outputs go to a hidden temporary file beside the target, which is flushed to
+disk and renamed into place after the last row. An interrupted run therefore
+leaves no output or the previous one, except for a leftover `.NAME.*.tmp`
+file when the process is killed with SIGKILL.
 """
 
 from __future__ import annotations
@@ -60,10 +65,17 @@ class Source:
     batches: Iterator[pa.RecordBatch] = field(repr=False)
 
 
+def _read_head(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(4)
+    except OSError as error:
+        raise InputError(f"cannot read input {path}: {error.strerror}") from error
+
+
 def sniff_format(path: Path) -> str:
     """Return "parquet" or "csv" from the file's content."""
-    with open(path, "rb") as handle:
-        head = handle.read(4)
+    head = _read_head(path)
     if head == PARQUET_MAGIC:
         return "parquet"
     if path.suffix.lower() == ".parquet":
@@ -102,15 +114,24 @@ def parquet_files(path: Path) -> list[Path]:
     return files
 
 
+def _parquet_error(path: Path, error: Exception) -> InputError:
+    detail = " ".join(str(error).split())
+    return InputError(
+        f"cannot read Parquet input {path}: {detail}; the file is truncated or "
+        "corrupt, so write it again"
+    )
+
+
 def open_parquet(
     paths: list[Path], batch_rows: int, columns: list[str] | None
 ) -> Source:
-    try:
-        files = [pq.ParquetFile(p) for p in paths]
-    except (pa.ArrowInvalid, OSError) as error:
-        raise InputError(
-            f"cannot read Parquet input: {error}; the file may be truncated or corrupt"
-        ) from error
+    files = []
+    for path in paths:
+        try:
+            # Pages written with CRC checksums are verified, and others read unchecked.
+            files.append(pq.ParquetFile(path, page_checksum_verification=True))
+        except (pa.ArrowException, OSError) as error:
+            raise _parquet_error(path, error) from error
     schema = files[0].schema_arrow
     for path, file in zip(paths[1:], files[1:]):
         if not file.schema_arrow.equals(schema):
@@ -124,10 +145,8 @@ def open_parquet(
         for path, file in zip(paths, files):
             try:
                 yield from file.iter_batches(batch_size=batch_rows, columns=columns)
-            except (pa.ArrowInvalid, OSError) as error:
-                raise InputError(
-                    f"cannot read {path}: {error}; the file may be truncated or corrupt"
-                ) from error
+            except (pa.ArrowException, OSError) as error:
+                raise _parquet_error(path, error) from error
 
     rows = sum(f.metadata.num_rows for f in files)
     return Source(paths[0], "parquet", schema, rows, batches())
@@ -136,6 +155,9 @@ def open_parquet(
 def _csv_reader(
     path: Path, options: CsvOptions, column_types: dict | None
 ) -> pacsv.CSVStreamingReader:
+    # Decompress by content, not by name: a gzip file named .csv is still read,
+    # and a plain file named .csv.gz is not fed to the gzip decoder.
+    compression = "gzip" if _read_head(path)[:2] == GZIP_MAGIC else None
     read_options = pacsv.ReadOptions(
         block_size=CSV_BLOCK_BYTES,
         encoding=options.encoding,
@@ -150,7 +172,8 @@ def _csv_reader(
         quoted_strings_can_be_null=False,
         null_values=[],
     )
-    return pacsv.open_csv(path, read_options, parse_options, convert_options)
+    stream = pa.input_stream(str(path), compression=compression)
+    return pacsv.open_csv(stream, read_options, parse_options, convert_options)
 
 
 def csv_error(path: Path, error: Exception, options: CsvOptions) -> InputError:
@@ -162,7 +185,13 @@ def csv_error(path: Path, error: Exception, options: CsvOptions) -> InputError:
         )
     if "Expected" in message and "columns" in message:
         return InputError(
-            f"input {path} has rows with a different number of fields: {message}"
+            f"input {path} has rows with a different number of fields ({message}): "
+            "check --delimiter, and quote fields that contain the delimiter"
+        )
+    if isinstance(error, OSError) and _read_head(path)[:2] == GZIP_MAGIC:
+        return InputError(
+            f"cannot read CSV input {path}: {message}; the gzip data is "
+            "truncated or corrupt"
         )
     return InputError(f"cannot read CSV input {path}: {message}")
 
@@ -174,7 +203,7 @@ def open_csv(path: Path, options: CsvOptions, columns: list[str] | None) -> Sour
         probe.close()
         # Every column as text: values pass through exactly as written.
         reader = _csv_reader(path, options, {n: pa.string() for n in names})
-    except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as error:
         raise csv_error(path, error, options) from error
     schema = (
         reader.schema
@@ -186,7 +215,7 @@ def open_csv(path: Path, options: CsvOptions, columns: list[str] | None) -> Sour
         try:
             for batch in reader:
                 yield batch if columns is None else batch.select(columns)
-        except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+        except (pa.ArrowException, OSError, UnicodeDecodeError) as error:
             raise csv_error(path, error, options) from error
 
     return Source(path, "csv", schema, None, batches())
@@ -223,24 +252,59 @@ def read_table(
 
 
 def find_name_column(schema: pa.Schema, column: str | None) -> str:
-    """Return the column to score: `column` when given, else the one usual name header."""
+    """Return the column to score: `column` when given, else the one usual name header.
+
+    Raises `InputError` when the column is missing, ambiguous or not text, so a
+    bad column stops the run before any row is read.
+    """
     names = schema.names
-    if column is not None:
-        if column not in names:
-            raise InputError(
-                f"column {column!r} not found; the input has columns: {', '.join(names)}"
-            )
-        return column
+    if column is None:
+        column = _guess_name_column(names)
+    elif column not in names:
+        raise InputError(
+            f"column {column!r} not found; the input has columns: {', '.join(names)}"
+        )
+    if names.count(column) > 1:
+        raise InputError(
+            f"the input has {names.count(column)} columns named {column!r}: "
+            "rename all but one of them"
+        )
+    check_name_type(column, schema.field(column).type)
+    return column
+
+
+def _guess_name_column(names: list[str]) -> str:
     matches = [n for n in names if n.strip().lower() in NAME_HEADERS]
     if len(matches) == 1:
         return matches[0]
-    if not matches:
+    if matches:
         raise InputError(
-            f"no name column found among: {', '.join(names)}; pass the one to score with --column"
+            f"several columns look like names ({', '.join(matches)}); "
+            "choose one with --column"
         )
-    raise InputError(
-        f"several columns look like names ({', '.join(matches)}); choose one with --column"
+    hint = "pass the one to score with --column"
+    # One column whose header contains a common delimiter: the CSV was split wrongly.
+    others = [d for d in (";", "\t", "|") if len(names) == 1 and d in names[0]]
+    if others:
+        hint = f"the header looks {others[0]!r}-separated, so pass --delimiter"
+        hint += " tab" if others[0] == "\t" else f" {others[0]!r}"
+    raise InputError(f"no name column found among: {', '.join(names)}; {hint}")
+
+
+def check_name_type(column: str, kind: pa.DataType) -> None:
+    """Raise `InputError` unless a column of type `kind` contains text or only nulls."""
+    value_type = kind.value_type if pa.types.is_dictionary(kind) else kind
+    text = (
+        pa.types.is_string(value_type)
+        or pa.types.is_large_string(value_type)
+        or pa.types.is_string_view(value_type)
+        or pa.types.is_null(value_type)
     )
+    if not text:
+        raise InputError(
+            f"column {column!r} has type {kind}, not text: choose a text column "
+            "with --column"
+        )
 
 
 def output_format(path: Path) -> str:
@@ -265,15 +329,33 @@ class AtomicWriter:
     def __init__(self, path: Path, schema: pa.Schema, delimiter: str = ",") -> None:
         self.path = path
         self.format = output_format(path)
-        handle, name = tempfile.mkstemp(
-            prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
-        )
+        if self.format == "csv":
+            self.schema = _text_schema(schema)
+        try:
+            handle, name = tempfile.mkstemp(
+                prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+            )
+        except OSError as error:
+            raise InputError(
+                f"cannot create the output in {path.parent}: {error.strerror}; "
+                "choose a writable directory with --output"
+            ) from error
+        # mkstemp creates the file as 0600, so set the mode that the umask gives.
+        os.fchmod(handle, 0o666 & ~_umask())
         os.close(handle)
         self.temp_path = Path(name)
+        try:
+            self._open(path, schema, delimiter)
+        except BaseException:
+            self.temp_path.unlink()
+            raise
+
+    def _open(self, path: Path, schema: pa.Schema, delimiter: str) -> None:
         if self.format == "parquet":
-            self._writer = pq.ParquetWriter(self.temp_path, schema)
+            self._writer = pq.ParquetWriter(
+                self.temp_path, schema, write_page_checksum=True
+            )
         else:
-            self.schema = _text_schema(schema)
             stream = (
                 pa.CompressedOutputStream(str(self.temp_path), "gzip")
                 if path.suffix.lower() == ".gz"
@@ -292,25 +374,58 @@ class AtomicWriter:
         self._writer.write_batch(batch)
 
     def commit(self) -> None:
+        """Close the temporary file, flush it to disk and rename it to `path`."""
         self._writer.close()
         if self.format == "csv":
             self._stream.close()
+        # Without the fsync, a power loss after the rename can leave an empty file.
+        descriptor = os.open(self.temp_path, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
         os.replace(self.temp_path, self.path)
 
     def abort(self) -> None:
         # The run already failed; a second error while closing would hide the first.
         with contextlib.suppress(OSError, pa.ArrowException):
             self._writer.close()
+        if self.format == "csv":
+            with contextlib.suppress(OSError, pa.ArrowException):
+                self._stream.close()
         with contextlib.suppress(FileNotFoundError):
             self.temp_path.unlink()
 
 
+def _umask() -> int:
+    # os.umask can only be read by setting it, so set it back at once.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _csv_type(kind: pa.DataType) -> pa.DataType:
+    if pa.types.is_dictionary(kind):
+        return _csv_type(kind.value_type)
+    if pa.types.is_string_view(kind):
+        return pa.string()
+    if pa.types.is_binary_view(kind):
+        return pa.binary()
+    return kind
+
+
 def _text_schema(schema: pa.Schema) -> pa.Schema:
-    """Replace dictionary columns by their value type, which the CSV writer needs."""
-    return pa.schema(
-        [
-            pa.field(f.name, f.type.value_type) if pa.types.is_dictionary(f.type) else f
-            for f in schema
-        ],
-        metadata=schema.metadata,
-    )
+    """Return `schema` with the types that the CSV writer accepts.
+
+    Dictionary and view columns become plain ones. Raises `InputError` for
+    nested columns (lists, structs, maps), which CSV cannot hold.
+    """
+    fields = []
+    for item in schema:
+        if pa.types.is_nested(item.type):
+            raise InputError(
+                f"column {item.name!r} has type {item.type}, which CSV cannot hold: "
+                "write a .parquet output, or leave the column out with --keep"
+            )
+        fields.append(pa.field(item.name, _csv_type(item.type), item.nullable))
+    return pa.schema(fields, metadata=schema.metadata)
