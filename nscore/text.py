@@ -22,7 +22,7 @@ PAD_ID, UNK_ID = 0, 1
 LETTER_OFFSET = ord("a") - 2  # maps "a" to token id 2
 
 # Raw values are cut to this many code points before normalization, which
-# bounds the work per row. First names longer than MAX_FIRST_NAME_LEN letters
+# bounds the work per row, so letters after them are never read. First names longer than MAX_FIRST_NAME_LEN letters
 # are not scored (the census's longest name has 14 letters).
 MAX_RAW_CHARS = 256
 MAX_FIRST_NAME_LEN = 32
@@ -44,6 +44,9 @@ def normalize(names: pa.Array | pa.ChunkedArray) -> pa.Array:
     names = pc.utf8_normalize(names, form="NFKD")
     names = pc.replace_substring_regex(names, r"[^\x00-\x7f]+", "")
     names = pc.ascii_lower(names)
+    # NFKD expands some code points to several letters ("㎒" to "MHz"), so the
+    # result is cut to MAX_RAW_CHARS again, which keeps normalize idempotent.
+    names = pc.utf8_slice_codeunits(names, 0, MAX_RAW_CHARS)
     if isinstance(names, pa.ChunkedArray):
         names = names.combine_chunks()
     return names
