@@ -22,8 +22,9 @@ PAD_ID, UNK_ID = 0, 1
 LETTER_OFFSET = ord("a") - 2  # maps "a" to token id 2
 
 # Raw values are cut to this many code points before normalization, which
-# bounds the work per row, so letters after them are never read. First names longer than MAX_FIRST_NAME_LEN letters
-# are not scored (the census's longest name has 14 letters).
+# bounds the work per row, so letters after them are never read. First names
+# longer than MAX_FIRST_NAME_LEN letters are not scored (the census's longest
+# name has 14 letters).
 MAX_RAW_CHARS = 256
 MAX_FIRST_NAME_LEN = 32
 
