@@ -50,7 +50,6 @@ CONTRACT_SCHEMA = pa.schema([
 ])
 _SOURCE_CENSUS, _SOURCE_MODEL = 0, 1
 _NO_CODE = -1
-_UNSCORED = (np.nan, _NO_CODE)
 _REASON_CODE = {reason: code for code, reason in enumerate(REASONS)}
 _AMBIGUOUS, _TOO_LONG = _REASON_CODE["ambiguous"], _REASON_CODE["too_long"]
 _SKIPPED_WORDS = pa.array(TITLES + PARTICLES, pa.string())
@@ -115,37 +114,52 @@ class Scorer:
         self.lookup = lookup
         self.threshold = check_threshold(threshold)
         self.stats = ScoreStats()
-        self._cache: dict[str, tuple[float, int]] = {}
-        self._census: dict[str, float] | None = None
+        # Every first name scored in this run, with its P(F) and source code.
+        self._seen = pa.array([], pa.string())
+        self._seen_prob = np.empty(0)
+        self._seen_source = np.empty(0, np.int8)
+        self._census_table: tuple[pa.Array, np.ndarray] | None = None
 
     @property
     def distinct_names(self) -> int:
-        return len(self._cache)
+        return len(self._seen)
 
-    def _census_shares(self) -> dict[str, float]:
-        if self._census is None:
+    def _census(self) -> tuple[pa.Array, np.ndarray]:
+        if self._census_table is None:
             from nscore.data import load_census
 
             census = load_census()
-            self._census = dict(zip(census.names.to_pylist(), census.share_female.tolist()))
-        return self._census
+            self._census_table = (census.names, census.share_female)
+        return self._census_table
 
-    def _score_new(self, names: list[str]) -> None:
-        """Add P(F) and its source for first names not yet in the cache."""
-        names = [n for n in names if len(n) <= MAX_FIRST_NAME_LEN]
-        to_model = names
+    def _score_new(self, names: pa.Array) -> None:
+        """Append P(F) and its source for first names not seen before to the cache."""
+        prob = np.full(len(names), np.nan)
+        source = np.full(len(names), _SOURCE_MODEL, np.int8)
         if self.lookup:
-            shares = self._census_shares()
-            to_model = []
-            for name in names:
-                share = shares.get(name)
-                if share is None:
-                    to_model.append(name)
-                else:
-                    self._cache[name] = (share, _SOURCE_CENSUS)
-        if to_model:
-            probs = self.model.prob_female(pa.array(to_model, pa.string()))
-            self._cache.update(zip(to_model, zip(probs.tolist(), [_SOURCE_MODEL] * len(to_model))))
+            census_names, census_share = self._census()
+            found = pc.index_in(names, value_set=census_names).to_numpy(zero_copy_only=False)
+            in_census = ~np.isnan(found)
+            prob[in_census] = census_share[found[in_census].astype(np.int64)]
+            source[in_census] = _SOURCE_CENSUS
+        to_model = np.flatnonzero(source == _SOURCE_MODEL)
+        if len(to_model):
+            prob[to_model] = self.model.prob_female(names.take(pa.array(to_model)))
+        self._seen = pa.concat_arrays([self._seen, names])
+        self._seen_prob = np.concatenate([self._seen_prob, prob])
+        self._seen_source = np.concatenate([self._seen_source, source])
+
+    def _lookup(self, names: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+        """Return P(F) and source codes for distinct first names (null gives NaN and -1)."""
+        position = pc.index_in(names, value_set=self._seen)
+        unseen = pc.and_(pc.is_null(position), pc.is_valid(names))
+        if pc.any(unseen).as_py():
+            self._score_new(pc.filter(names, unseen))
+            position = pc.index_in(names, value_set=self._seen)
+        position = pc.fill_null(position, len(self._seen)).to_numpy(zero_copy_only=False)
+        prob = np.append(self._seen_prob, np.nan)[position]
+        source = np.append(self._seen_source, np.int8(_NO_CODE))[position]
+        return prob, source
 
     def _resolve(self, values: pa.Array) -> _Resolved:
         """Extract, score and label each distinct raw value."""
@@ -154,14 +168,11 @@ class Scorer:
         first = pc.if_else(too_long, pc.utf8_slice_codeunits(first, 0, MAX_FIRST_NAME_LEN), first)
         too_long = too_long.to_numpy(zero_copy_only=False)
 
-        # Distinct first names; score the ones this run has not seen yet.
+        # Distinct first names; the ones this run has not seen yet get scored.
         firsts = pc.dictionary_encode(first, null_encoding="encode")
-        distinct = firsts.dictionary.to_pylist()
-        self._score_new([n for n in distinct if n is not None and n not in self._cache])
-        scored = [self._cache.get(n, _UNSCORED) for n in distinct]
+        prob, source = self._lookup(firsts.dictionary)
         first_of_value = firsts.indices.to_numpy(zero_copy_only=False)
-        prob = np.array([p for p, _ in scored], np.float64)[first_of_value]
-        source = np.array([s for _, s in scored], np.int8)[first_of_value]
+        prob, source = prob[first_of_value], source[first_of_value]
         prob[too_long] = np.nan
         source[too_long] = _NO_CODE
 

@@ -223,8 +223,13 @@ class OnnxModel:
             return binding.copy_outputs_to_cpu()[0]
         return self.session.run(None, {"tokens": tokens, "lengths": lengths})[0]
 
-    def prob_female(self, first_names: pa.Array) -> np.ndarray:
-        """Return calibrated P(F) for normalized first names without nulls, in their order."""
+    def prob_female(self, first_names: pa.Array, temperature: float | None = None) -> np.ndarray:
+        """Return P(F) for normalized first names without nulls, in their order.
+
+        The model's own fitted temperature applies unless `temperature` is given
+        (1.0 gives the uncalibrated probabilities).
+        """
+        temperature = self.info.temperature if temperature is None else temperature
         tokens, lengths = encode(first_names)
         probs = np.empty(len(lengths), np.float64)
         order = np.argsort(lengths, kind="stable")
@@ -236,6 +241,6 @@ class OnnxModel:
             for start in range(0, len(bucket), self.bucket_size):
                 rows = bucket[start : start + self.bucket_size]
                 logits = self.logits(tokens[rows, :width], lengths[rows]).astype(np.float64)
-                scaled = logits / self.info.temperature
+                scaled = logits / temperature
                 probs[rows] = 1.0 / (1.0 + np.exp(scaled[:, 1] - scaled[:, 0]))
         return probs
