@@ -9,9 +9,9 @@ The model file travels to executors through `SparkContext.addFile`, under a
 name derived from its SHA-256 so that two models with the same file name never
 collide. No rows are collected to the driver.
 
-Unlike the local engine, the label columns (gender, source, abstention_reason,
-model_id, model_sha256) are plain strings: Spark has no dictionary type, so
-`mapInArrow` output cannot carry Arrow dictionary arrays.
+Unlike the local engine, the dictionary-encoded contract columns (first_name,
+gender, source, abstention_reason, model_id, model_sha256) are plain strings,
+because Spark has no dictionary type that `mapInArrow` output could carry.
 
 Left out: CSV input in `score_dataset` (read it with `spark.read.csv` and call
 `score`) and Spark Connect sessions, which have no SparkContext.
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import inspect
 import os
 import shutil
 import sys
@@ -166,11 +167,15 @@ def score(
 
 def arrow_schema(df: DataFrame, large_strings: bool) -> pa.Schema:
     """Return the Arrow schema of the batches that `mapInArrow` hands to workers."""
-    timezone = df.sparkSession.conf.get("spark.sql.session.timeZone")
+    options = {
+        "timezone": df.sparkSession.conf.get("spark.sql.session.timeZone"),
+        "prefers_large_types": large_strings,
+    }
+    # pyspark 3.5 takes only the schema; later versions added these options.
+    accepted = inspect.signature(to_arrow_schema).parameters
+    options = {key: value for key, value in options.items() if key in accepted}
     try:
-        return to_arrow_schema(
-            df.schema, timezone=timezone, prefers_large_types=large_strings
-        )
+        return to_arrow_schema(df.schema, **options)
     except PySparkTypeError as error:
         raise InputError(
             f"the input has a column that Arrow cannot carry ({error}): select the "
