@@ -315,9 +315,10 @@ class SparkRunSummary:
     seconds: float
 
     def line(self) -> str:
+        files = f"{self.files} Parquet file" + ("" if self.files == 1 else "s")
         return (
             f"scored {self.rows:,} rows on Spark in {self.seconds:.1f} s -> "
-            f"{self.output} ({self.files} Parquet files)"
+            f"{self.output} ({files})"
         )
 
 

@@ -216,12 +216,13 @@ def test_cli_spark_default_output(
 ) -> None:
     source = tmp_path / "registry.parquet"
     pq.write_table(pq.read_table(dataset), source)
-    result = run_spark_cli(
-        str(source), "--model", str(tiny_model), "--keep", "student_id"
-    )
+    args = ["run", str(source), "--model", str(tiny_model), "--keep", "student_id"]
+    result = CliRunner().invoke(cli, [*args, "--engine", "spark"])
     assert result.exit_code == 0, result.output
     scored = pq.read_table(tmp_path / "registry.scored.parquet")
     assert scored.column_names == ["student_id", *CONTRACT_COLUMNS]
+    rows = f"{REGISTRY_ROWS + len(HARD_NAMES):,} rows"
+    assert f"scored {rows} on Spark" in result.output
 
 
 def test_cli_spark_refuses_existing_output(
