@@ -371,20 +371,34 @@ class AtomicWriter:
     def write(self, batch: pa.RecordBatch) -> None:
         if self.format == "csv":
             batch = batch.cast(self.schema)
-        self._writer.write_batch(batch)
+        try:
+            self._writer.write_batch(batch)
+        except OSError as error:
+            raise self._write_error(error) from error
 
     def commit(self) -> None:
         """Close the temporary file, flush it to disk and rename it to `path`."""
-        self._writer.close()
-        if self.format == "csv":
-            self._stream.close()
-        # Without the fsync, a power loss after the rename can leave an empty file.
-        descriptor = os.open(self.temp_path, os.O_RDONLY)
         try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-        os.replace(self.temp_path, self.path)
+            self._writer.close()
+            if self.format == "csv":
+                self._stream.close()
+            # Without the fsync, a power loss after the rename can leave an empty
+            # file.
+            descriptor = os.open(self.temp_path, os.O_RDONLY)
+            try:
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+            os.replace(self.temp_path, self.path)
+        except OSError as error:
+            raise self._write_error(error) from error
+
+    def _write_error(self, error: OSError) -> OSError:
+        """Return `error` with the output path, which pyarrow's messages lack."""
+        # A full disk or a file size limit is not an input error, so it stays an
+        # OSError and the CLI reports it as an unexpected failure (exit code 1).
+        detail = error.strerror or str(error)
+        return OSError(error.errno, f"cannot write output {self.path}: {detail}")
 
     def abort(self) -> None:
         # The run already failed; a second error while closing would hide the first.

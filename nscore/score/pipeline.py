@@ -9,6 +9,7 @@ memory at once.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from collections import deque
@@ -64,11 +65,22 @@ def plan_output(
     output = output or default_output(input_path)
     if not directory:
         output_format(output)
-    if output.resolve() == input_path.resolve():
+    same = output.exists() and input_path.exists() and output.samefile(input_path)
+    if same or output.resolve() == input_path.resolve():
         raise InputError(f"output {output} is the input file: choose another --output")
+    if input_path.is_dir() and output.resolve().is_relative_to(input_path.resolve()):
+        raise InputError(
+            f"output {output} is inside the input directory {input_path}, so a later "
+            "run would read it as input: choose another --output"
+        )
     if not output.parent.is_dir():
         raise InputError(
             f"output directory {output.parent} does not exist: create it first"
+        )
+    if not os.access(output.parent, os.W_OK | os.X_OK):
+        raise InputError(
+            f"output directory {output.parent} is not writable: check its "
+            "permissions or choose another --output"
         )
     if output.exists() and not overwrite:
         raise InputError(
@@ -103,13 +115,14 @@ def score_file(
     column: str | None = None,
     keep: list[str] | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
-    csv_options: CsvOptions = CsvOptions(),
+    csv_options: CsvOptions | None = None,
     overwrite: bool = False,
     quiet: bool = False,
 ) -> RunSummary:
     """Score every row of `input_path` and write the result atomically to `output`."""
     started = time.perf_counter()
     output = plan_output(input_path, output, overwrite)
+    csv_options = csv_options or CsvOptions()
     source = open_input(input_path, batch_rows, csv_options)
     column = find_name_column(source.schema, column)
     keep = check_keep(keep, source.schema.names, column)
