@@ -8,6 +8,7 @@ memory at once.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
@@ -121,6 +122,8 @@ def score_file(
 ) -> RunSummary:
     """Score every row of `input_path` and write the result atomically to `output`."""
     started = time.perf_counter()
+    # A Scorer's counts add up over every file it scored; report only this one.
+    before = dataclasses.replace(scorer.stats)
     output = plan_output(input_path, output, overwrite)
     csv_options = csv_options or CsvOptions()
     source = open_input(input_path, batch_rows, csv_options)
@@ -170,9 +173,10 @@ def score_file(
     stats = scorer.stats
     return RunSummary(
         output,
-        stats.rows,
+        stats.rows - before.rows,
+        # NOTE: counts the first names of earlier files too when `scorer` is reused.
         scorer.distinct_names,
-        stats.abstained,
-        stats.too_long,
+        stats.abstained - before.abstained,
+        stats.too_long - before.too_long,
         time.perf_counter() - started,
     )
