@@ -26,7 +26,7 @@ import pyarrow as pa
 import torch
 
 from benchmarks.subjects import Subject
-from benchmarks.timing import measure
+from benchmarks.timing import measure_interleaved
 from nscore.score.model import OnnxModel, cuda_driver_present
 from nscore.text import encode
 
@@ -133,73 +133,88 @@ class ScoringPlan:
     threads: int
 
 
-def scoring_cases(batch_sizes: tuple[int, ...]) -> list[tuple[int, str]]:
-    """Return (batch size, layout) pairs; at batch size 1 the two layouts are one."""
-    cases = [(1, "one-by-one")] if 1 in batch_sizes else []
-    return cases + [(b, layout) for b in batch_sizes if b > 1 for layout in LAYOUTS]
+def layouts_for(batch_size: int) -> tuple[str, ...]:
+    """Return the layouts measured at a batch size; at batch size 1 they are one."""
+    return ("one-by-one",) if batch_size == 1 else LAYOUTS
+
+
+def case_functions(
+    subject: Subject,
+    names: list[str],
+    batch_size: int,
+    runners: dict[str, Runner],
+    device: str,
+    plan: ScoringPlan,
+) -> dict[tuple[str, str], Callable[[], np.ndarray]]:
+    """Build one scoring pass per (layout, backend) at one batch size."""
+    functions = {}
+    for layout in layouts_for(batch_size):
+        batches = make_batches(names, layout, batch_size)
+        for backend, runner in runners.items():
+            functions[layout, backend] = functools.partial(
+                score_all, runner, batches, len(names)
+            )
+    if batch_size == plan.prob_female_batch_size:
+        model = OnnxModel(
+            subject.export.onnx_path,
+            provider="cuda" if device == "cuda" else "cpu",
+            threads=plan.threads,
+            bucket_size=batch_size,
+        )
+        first_names = pa.array(names, pa.string())
+        functions["prob_female", "onnxruntime"] = functools.partial(
+            model.prob_female, first_names
+        )
+    return functions
 
 
 def scoring_rows(
     subject: Subject, names: list[str], devices: tuple[str, ...], plan: ScoringPlan
 ) -> list[dict]:
-    """Time every backend, layout and batch size on each device for one model."""
+    """Time every backend, layout and batch size on each device for one model.
+
+    The passes at one batch size run interleaved, so the ratios between
+    backends and between layouts compare the same stretch of machine load.
+    """
     rows = []
     for device in devices:
         runners = backend_runners(subject, device, plan.threads)
-        for batch_size, layout in scoring_cases(plan.batch_sizes):
-            scored = names[: plan.single_names] if batch_size == 1 else names
-            batches = make_batches(scored, layout, batch_size)
-            reference = subject.reference_logits[: len(scored)]
-            for backend, runner in runners.items():
-                score = functools.partial(score_all, runner, batches, len(scored))
-                logits = score()  # also the warm-up
-                timing = measure(score, plan.repeats, warmup=0)
-                rows.append(
-                    {
-                        "kind": "scoring",
-                        **subject.describe(),
-                        "device": device,
-                        "backend": backend,
-                        "layout": layout,
-                        "batch_size": batch_size,
-                        "threads": plan.threads,
-                        "names": len(scored),
-                        **timing.rates(len(scored), "names_per_s"),
-                        "max_abs_diff": float(np.abs(logits - reference).max()),
-                    }
-                )
-            log.info(
-                "scored %s, %s, %s, batch size %d",
-                subject.name,
-                device,
-                layout,
-                batch_size,
-            )
-        rows.append(prob_female_row(subject, names, device, plan))
+        for batch_size in plan.batch_sizes:
+            rows += batch_size_rows(subject, names, device, batch_size, runners, plan)
     return rows
 
 
-def prob_female_row(
-    subject: Subject, names: list[str], device: str, plan: ScoringPlan
-) -> dict:
-    """Time the shipped scoring call, which encodes, buckets and applies softmax."""
-    model = OnnxModel(
-        subject.export.onnx_path,
-        provider="cuda" if device == "cuda" else "cpu",
-        threads=plan.threads,
-        bucket_size=plan.prob_female_batch_size,
-    )
-    first_names = pa.array(names, pa.string())
-    timing = measure(lambda: model.prob_female(first_names), plan.repeats)
-    return {
-        "kind": "scoring",
-        **subject.describe(),
-        "device": device,
-        "backend": "onnxruntime",
-        "layout": "prob_female",
-        "batch_size": plan.prob_female_batch_size,
-        "threads": plan.threads,
-        "names": len(names),
-        **timing.rates(len(names), "names_per_s"),
-        "max_abs_diff": None,
-    }
+def batch_size_rows(
+    subject: Subject,
+    names: list[str],
+    device: str,
+    batch_size: int,
+    runners: dict[str, Runner],
+    plan: ScoringPlan,
+) -> list[dict]:
+    """Time every (layout, backend) pass at one batch size, interleaved."""
+    scored = names[: plan.single_names] if batch_size == 1 else names
+    functions = case_functions(subject, scored, batch_size, runners, device, plan)
+    outputs, timings = measure_interleaved(functions, plan.repeats)
+    reference = subject.reference_logits[: len(scored)]
+    rows = []
+    for (layout, backend), timing in timings.items():
+        diff = None  # prob_female returns P(F), not logits, so it has no logit parity
+        if layout != "prob_female":
+            diff = float(np.abs(outputs[layout, backend] - reference).max())
+        rows.append(
+            {
+                "kind": "scoring",
+                **subject.describe(),
+                "device": device,
+                "backend": backend,
+                "layout": layout,
+                "batch_size": batch_size,
+                "threads": plan.threads,
+                "names": len(scored),
+                **timing.rates(len(scored), "names_per_s"),
+                "max_abs_diff": diff,
+            }
+        )
+    log.info("scored %s on %s at batch size %d", subject.name, device, batch_size)
+    return rows

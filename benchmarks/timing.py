@@ -43,3 +43,24 @@ def measure(function: Callable[[], object], repeats: int, warmup: int = 1) -> Ti
         function()
         seconds.append(time.perf_counter() - started)
     return Timing(tuple(seconds))
+
+
+def measure_interleaved(
+    functions: dict[str, Callable[[], object]], repeats: int
+) -> tuple[dict[str, object], dict[str, Timing]]:
+    """Time several functions in rounds, one call of each per round.
+
+    Interleaving spreads a change in machine load over every function alike,
+    so ratios between them stay fair on a shared machine. Each function's
+    first call is the untimed warm-up, and its output is returned for checks.
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats}")
+    outputs = {key: function() for key, function in functions.items()}
+    seconds: dict[str, list[float]] = {key: [] for key in functions}
+    for _ in range(repeats):
+        for key, function in functions.items():
+            started = time.perf_counter()
+            function()
+            seconds[key].append(time.perf_counter() - started)
+    return outputs, {key: Timing(tuple(values)) for key, values in seconds.items()}
