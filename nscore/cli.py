@@ -280,7 +280,8 @@ def main() -> None:
         sys.exit(error.exit_code)
     except (click.exceptions.Abort, KeyboardInterrupt) as stop:
         click.echo("interrupted; no output was written", err=True)
-        # click turns KeyboardInterrupt into Abort; 128 + signal number, as shells do.
+        # click turns KeyboardInterrupt into Abort. Exit with 128 plus the signal
+        # number, as shells report a process killed by a signal.
         terminated = isinstance(stop, Terminated) or isinstance(stop.__cause__, Terminated)
         sys.exit(128 + signal.SIGTERM if terminated else 128 + signal.SIGINT)
     except Exception as error:  # report the cause in one line; the traceback with --debug
