@@ -93,6 +93,11 @@ def check_input(path: Path) -> None:
         raise InputError(f"input {path} not found: check the path")
     if path.is_dir():
         return
+    if not path.is_file():
+        raise InputError(
+            f"input {path} is not a regular file (a pipe, socket or device): "
+            "write the data to a file and score that"
+        )
     if not os.access(path, os.R_OK):
         raise InputError(f"input {path} is not readable: check its permissions")
     if path.stat().st_size == 0:
@@ -325,6 +330,9 @@ def default_output(path: Path) -> Path:
 
 class AtomicWriter:
     """Write record batches to a temporary file, renamed to `path` on `commit`."""
+
+    # TODO: a run killed with SIGKILL leaves its `.NAME.*.tmp` file behind, and
+    # nothing removes such stale files later.
 
     def __init__(self, path: Path, schema: pa.Schema, delimiter: str = ",") -> None:
         self.path = path
