@@ -54,10 +54,10 @@ class BenchConfig:
 
     models: tuple[str, ...] = ("rnn", "lstm", "bilstm", "bigru", "best")
     batch_sizes: tuple[int, ...] = (1, 64, 1024, 8192, 65536)
-    repeats: int = 5
+    repeats: int = 3
     valid_names: int = 0  # 0 scores every validation name
-    single_names: int = 1000  # names scored one per call
-    train_names: int = 8192  # training names per timed repeat, per batch size
+    single_names: int = 500  # names scored one per call
+    train_names: int = 4096  # training names per timed repeat, per batch size
     train_repeats: int = 3
     ngram_train_names: int = 0  # 0 fits on the whole training split
     device: str = "cpu"
@@ -68,8 +68,8 @@ FULL = BenchConfig()
 QUICK = BenchConfig(
     batch_sizes=(1, 64, 8192),
     repeats=2,
-    valid_names=4096,
-    single_names=200,
+    valid_names=2048,
+    single_names=100,
     train_names=1024,
     train_repeats=2,
 )
@@ -111,8 +111,8 @@ def describe_run(config: BenchConfig, valid: LabelledNames) -> list[str]:
     """Return the notes that tell a reader how the figures were measured."""
     return [
         (
-            f"torch and onnxruntime use {config.threads} threads; the machine is "
-            "shared, so the load average is recorded at the start and end."
+            f"torch and onnxruntime run with threads={config.threads}. The machine "
+            "may be shared, so the load average is recorded at the start and end."
         ),
         (
             f"Scoring rows cover {len(valid):,} validation names, except batch size 1, "
@@ -181,8 +181,17 @@ def run_benchmarks(
     }
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.run", description=__doc__.splitlines()[0]
+    )
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -202,27 +211,35 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--threads",
-        type=int,
-        default=0,
-        help="torch and onnxruntime threads (default: every core)",
+        type=positive_int,
+        help=(
+            "torch and onnxruntime threads (default: every core this process may "
+            "use); on cores busy with other jobs, 1 avoids thread contention"
+        ),
     )
-    return parser.parse_args(argv)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
     logging.getLogger("nscore").setLevel(logging.WARNING)
     preset = QUICK if args.quick else FULL
     config = dataclasses.replace(
         preset, device=args.device, threads=args.threads or default_threads()
     )
-    available_devices(config.device)  # fail before any measurement
+    try:
+        available_devices(config.device)  # fail before any measurement
+    except ValueError as error:
+        parser.error(str(error))
+    torch.set_num_threads(config.threads)  # the calibration runs with them too
     log.info(
         "expected time: about %.0f minutes (an estimate that costs every model "
         "and backend as eager PyTorch on a reference-size BiGRU)",
         estimate_seconds(config) / 60,
     )
+
     command = " ".join(["python -m benchmarks.run", *(argv or sys.argv[1:])])
     result = run_benchmarks(config, command)
     write_result(result, args.out)

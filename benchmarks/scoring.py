@@ -116,9 +116,13 @@ def available_devices(requested: str) -> tuple[str, ...]:
     if requested == "cpu":
         return ("cpu",)
     if not torch.cuda.is_available():
-        raise ValueError("device 'cuda' requested but torch sees no CUDA GPU: use cpu")
+        raise ValueError(
+            "device 'cuda' requested but torch sees no CUDA GPU: use --device cpu"
+        )
     if not cuda_driver_present():
-        raise ValueError("device 'cuda' requested but the NVIDIA driver does not load")
+        raise ValueError(
+            "device 'cuda' requested but the NVIDIA driver library does not load: use --device cpu"
+        )
     return ("cpu", "cuda")
 
 
