@@ -121,7 +121,8 @@ def available_devices(requested: str) -> tuple[str, ...]:
         )
     if not cuda_driver_present():
         raise ValueError(
-            "device 'cuda' requested but the NVIDIA driver library does not load: use --device cpu"
+            "device 'cuda' requested but the NVIDIA driver library does not load: "
+            "use --device cpu"
         )
     return ("cpu", "cuda")
 
