@@ -65,7 +65,7 @@ def markdown_table(rows: list[dict]) -> list[str]:
 
 
 def group_rows(rows: list[dict]) -> dict[str, list[dict]]:
-    """Group rows by their `kind` key, in first-seen order; rows without one go last."""
+    """Group rows by their `kind` key in first-seen order; rows without one share ""."""
     groups: dict[str, list[dict]] = {}
     for row in rows:
         groups.setdefault(str(row.get("kind", "")), []).append(row)

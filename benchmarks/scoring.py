@@ -102,8 +102,9 @@ def backend_runners(subject: Subject, device: str, threads: int) -> dict[str, Ru
     traced = torch.jit.load(str(export.torchscript_path), map_location=device)
     provider = "cuda" if device == "cuda" else "cpu"
     session = OnnxModel(export.onnx_path, provider=provider, threads=threads)
-    # NOTE: onnxruntime's TensorRT provider is left out: it builds an engine for
-    # every new input shape, and each bucket and batch size is a new shape.
+    # NOTE: onnxruntime's TensorRT provider is left out. Without explicit profile
+    # shapes it rebuilds its engine whenever an input shape leaves the range it
+    # has seen, and the buckets and batch sizes here keep changing shape.
     return {
         "pytorch": torch_runner(eager, device),
         "torchscript": torch_runner(traced, device),
