@@ -10,6 +10,7 @@ matplotlib.use("Agg")  # writes files only, never opens a window
 import matplotlib.pyplot as plt
 
 MARKERS = "os^Dvp*hX"
+COLORS = plt.rcParams["axes.prop_cycle"].by_key()["color"]
 
 
 def plotted_rows(result: dict) -> list[dict]:
@@ -83,5 +84,59 @@ def plot_speed_accuracy(result: dict, path: Path) -> Path | None:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def plot_batch_sizes(result: dict, path: Path) -> Path | None:
+    """Draw names/s against batch size, one line per backend and layout, per model.
+
+    Only scoring rows on the CPU count; None when the file has none.
+    """
+    rows = [
+        r
+        for r in result["rows"]
+        if r.get("kind") == "scoring" and r.get("device") == "cpu"
+        if r.get("layout") in ("bucketed", "padded", "one-by-one")
+    ]
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    if not models:
+        return None
+
+    figure, grid = plt.subplots(
+        1, len(models), figsize=(3.2 * len(models), 4), sharey=True, squeeze=False
+    )
+    for axes, model in zip(grid[0], models, strict=True):
+        backends = dict.fromkeys(r["backend"] for r in rows)
+        for backend, color in zip(backends, COLORS, strict=False):
+            for layout, style in (("bucketed", "-"), ("padded", ":")):
+                points = sorted(
+                    (r["batch_size"], r["names_per_s"])
+                    for r in rows
+                    if r["model"] == model and r["backend"] == backend
+                    if r["layout"] in (layout, "one-by-one")
+                )
+                if points:
+                    sizes, speeds = zip(*points, strict=True)
+                    axes.plot(
+                        sizes,
+                        speeds,
+                        style,
+                        color=color,
+                        marker="o",
+                        markersize=3,
+                        label=f"{backend} {layout}",
+                    )
+        axes.set_xscale("log")
+        axes.set_yscale("log")
+        axes.set_title(model, fontsize=9)
+        axes.set_xlabel("batch size")
+        axes.grid(True, which="both", alpha=0.3)
+    grid[0][0].set_ylabel("distinct names scored per second (median)")
+    grid[0][-1].legend(fontsize=6, loc="lower right")
+    figure.suptitle(f"{result['title']}: {result['hardware']}", fontsize=8)
+    figure.tight_layout()
+
+    figure.savefig(path, dpi=110)
     plt.close(figure)
     return path

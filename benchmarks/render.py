@@ -72,7 +72,7 @@ def group_rows(rows: list[dict]) -> dict[str, list[dict]]:
     return groups
 
 
-def render_section(result: dict, plot: Path | None, page_dir: Path) -> list[str]:
+def render_section(result: dict, plots: list[Path], page_dir: Path) -> list[str]:
     versions = ", ".join(f"{k} {v}" for k, v in result["versions"].items())
     lines = [
         f"## {result['title']}",
@@ -87,9 +87,9 @@ def render_section(result: dict, plot: Path | None, page_dir: Path) -> list[str]
     lines += [f"- {note}" for note in result["notes"]]
     if result["notes"]:
         lines.append("")
-    if plot is not None:
+    for plot in plots:
         link = Path(os.path.relpath(plot, page_dir)).as_posix()
-        lines += [f"![{result['title']}: names/s against accuracy]({link})", ""]
+        lines += [f"![{result['title']}: {plot.stem}]({link})", ""]
     for kind, rows in group_rows(result["rows"]).items():
         if kind:
             lines += [f"### {kind}", ""]
@@ -101,7 +101,7 @@ def render_section(result: dict, plot: Path | None, page_dir: Path) -> list[str]
 
 def render_page(results_dir: Path, page: Path) -> list[Path]:
     """Write `page` from the results files in `results_dir`; return the files rendered."""
-    from benchmarks.plot import plot_speed_accuracy
+    from benchmarks.plot import plot_batch_sizes, plot_speed_accuracy
 
     lines = [
         "# Benchmarks",
@@ -120,8 +120,11 @@ def render_page(results_dir: Path, page: Path) -> list[Path]:
         except (SchemaError, ValueError) as error:
             log.info("skipping %s: %s", path, error)
             continue
-        plot = plot_speed_accuracy(result, path.with_suffix(".png"))
-        lines += render_section(result, plot, page.parent)
+        plots = [
+            plot_speed_accuracy(result, path.with_name(f"{path.stem}-accuracy.png")),
+            plot_batch_sizes(result, path.with_name(f"{path.stem}-batch-sizes.png")),
+        ]
+        lines += render_section(result, [p for p in plots if p], page.parent)
         rendered.append(path)
     page.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
     return rendered

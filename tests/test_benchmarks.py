@@ -136,6 +136,7 @@ def test_render_writes_page_and_plot(tiny_result: dict, tmp_path: Path) -> None:
     assert "python -m benchmarks.run (tiny test)" in text
     assert "| rows_in | seconds |" in text
     assert "| backend | layout | batch_size |" in text
-    png = results / "backends.png"
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "](results/backends.png)" in text
+    for name in ("backends-accuracy.png", "backends-batch-sizes.png"):
+        assert (results / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"](results/{name})" in text
+    assert not (results / "other-accuracy.png").exists()
