@@ -1,4 +1,4 @@
-"""Scatter plots of scoring speed against accuracy for one results file."""
+"""Plots of scoring speed for one results file: against accuracy and batch size."""
 
 from __future__ import annotations
 
