@@ -179,7 +179,7 @@ def run(input_path: Path, model: str, column: str | None, output: Path | None, b
     import codecs
 
     from nscore.score.engine import Scorer
-    from nscore.score.io import CsvOptions
+    from nscore.score.io import CsvOptions, check_input
     from nscore.score.pipeline import score_file
 
     delimiter = "\t" if delimiter in ("tab", "\\t") else delimiter
@@ -207,6 +207,7 @@ def run(input_path: Path, model: str, column: str | None, output: Path | None, b
         raise click.BadParameter(f"{output} is a directory: pass a .parquet or .csv file, or use "
                                  "--engine spark to write a Parquet dataset directory",
                                  param_hint="--output")
+    check_input(input_path)  # a missing input fails before the model loads
     scorer = Scorer(model, lookup=lookup == "census" and not no_lookup, threshold=threshold,
                     provider=provider, threads=threads or None, bucket_size=bucket_size)
     summary = score_file(
