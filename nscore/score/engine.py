@@ -1,9 +1,9 @@
 """Score record batches: the result contract shared by the CLI, the Python API and Spark.
 
-Each batch's name column is dictionary-encoded once; normalization and
-first-name extraction run on the distinct raw values only, each first name is
-scored once per run (a cache across batches), and results return to rows
-through vectorized takes. No Python code runs per row.
+Each batch's name column is dictionary-encoded once, so normalization and
+first-name extraction run on distinct values only. Each first name is scored
+once per run (a cache across batches). Results return to rows through
+vectorized takes, and no Python code runs per row.
 
 Columns added to every input row:
 
@@ -186,7 +186,7 @@ class Scorer:
         missing = pc.fill_null(pc.equal(pc.utf8_length(values), 0), True)
         reason[missing.to_numpy(zero_copy_only=False)] = _REASON_CODE["missing"]
         # A first word settles the whole name when it yields a first name that is
-        # not a title, particle or initial: later words cannot change the answer.
+        # not a title, particle or initial: later words cannot change the result.
         settled = ~no_first & ~np.asarray(
             pc.fill_null(pc.is_in(first, value_set=_SKIPPED_WORDS), True)
         ) & (np.asarray(pc.fill_null(pc.utf8_length(first), 0)) >= 2)
@@ -196,8 +196,8 @@ class Scorer:
         """Return the contract columns for a column of raw names, row for row.
 
         Most rows are settled by their first space-separated word, so only the
-        distinct first words are normalized; rows whose first word is a title,
-        particle, initial or has no letters go through the whole name.
+        distinct first words are normalized. Rows whose first word is a title,
+        particle or initial, or has no letters, go through the whole name.
         """
         if isinstance(names, pa.ChunkedArray):
             names = names.combine_chunks()
