@@ -37,6 +37,7 @@ from benchmarks.subjects import (
     export_row,
     load_subject,
     measure_accuracy,
+    measure_reference,
 )
 from benchmarks.training import training_rows
 from nscore.data import LabelledNames, census_names, split
@@ -91,7 +92,8 @@ def model_rows(
 ) -> list[dict]:
     """Measure one model: accuracy first, then training, export and scoring rows."""
     devices = available_devices(config.device)
-    measure_accuracy(subject, valid.names, valid.labels)
+    measure_accuracy(subject, config.valid_names)
+    measure_reference(subject, valid.names)
     rows = training_rows(
         subject, train, config.train_names, config.train_repeats, devices
     )

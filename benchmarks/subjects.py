@@ -64,7 +64,9 @@ class Subject:
             "hidden_size": self.model.config.hidden_size,
             "parameters": self.parameters,
             "weights": "trained" if self.trained else "untrained",
+            "data_rule": self.stored["data_rule"],
             "accuracy": self.accuracy,
+            "accuracy_names": self.accuracy_names,
         }
 
 
@@ -101,15 +103,26 @@ def load_subject(name: str, models_dir: Path = MODELS_DIR) -> Subject | None:
     return Subject(name, NameClassifier(config).eval(), untrained_fields(config), False)
 
 
-def measure_accuracy(subject: Subject, names: list[str], labels: np.ndarray) -> None:
-    """Store eager CPU logits for `names` and the share whose argmax matches the label.
-
-    Every scoring row compares its backend's logits with these.
-    """
+def measure_reference(subject: Subject, names: list[str]) -> None:
+    """Store eager CPU logits for the scored names; every scoring row is compared."""
     from nscore.train import predict_logits
 
+    device = torch.device("cpu")
+    subject.reference_logits = predict_logits(subject.model, names, device)
+
+
+def measure_accuracy(subject: Subject, count: int) -> None:
+    """Store the accuracy on the model's own validation split (its first `count`).
+
+    Each model is scored on the split of the data rule it was trained with,
+    because another rule's validation names may be among its training names.
+    """
+    from nscore.evaluate import validation_split
+    from nscore.train import predict_logits
+
+    valid = validation_split(subject.stored["data_rule"], subject.stored["split_seed"])
+    names, labels = valid.names[: count or None], valid.labels[: count or None]
     logits = predict_logits(subject.model, names, torch.device("cpu"))
-    subject.reference_logits = logits
     subject.accuracy = float((logits.argmax(1) == labels).mean())
     subject.accuracy_names = len(names)
 
