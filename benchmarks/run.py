@@ -137,6 +137,16 @@ def describe_run(config: BenchConfig, valid: LabelledNames) -> list[str]:
             "verification against eager PyTorch on 600 census names."
         ),
         "max_abs_diff is the largest logit difference from eager PyTorch on CPU.",
+        (
+            "accuracy is the argmax accuracy on each model's own validation split "
+            "(its data_rule, split seed from its checkpoint) over accuracy_names "
+            "names. Rows with weights untrained are stand-ins for missing "
+            "checkpoints, measured for speed only."
+        ),
+        (
+            "The pytorch one-by-one rows score one name per forward pass in eager "
+            "PyTorch, the way the reference study scored."
+        ),
         f"Ratios are checked at batch size {target_batch_size(config.batch_sizes)}.",
     ]
 
