@@ -104,7 +104,7 @@ def load_subject(name: str, models_dir: Path = MODELS_DIR) -> Subject | None:
 
 
 def measure_reference(subject: Subject, names: list[str]) -> None:
-    """Store eager CPU logits for the scored names; every scoring row is compared."""
+    """Store eager CPU logits for the scored names, the parity reference of each row."""
     from nscore.train import predict_logits
 
     device = torch.device("cpu")
