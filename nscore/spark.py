@@ -13,8 +13,9 @@ Unlike the local engine, the dictionary-encoded contract columns (first_name,
 gender, source, abstention_reason, model_id, model_sha256) are plain strings,
 because Spark has no dictionary type that `mapInArrow` output could carry.
 
-Left out: CSV input in `score_dataset` (read it with `spark.read.csv` and call
-`score`) and Spark Connect sessions, which have no SparkContext.
+Left out: CSV input and URIs such as s3a:// or hdfs:// in `score_dataset`
+(read them with `spark.read` and call `score`), and Spark Connect sessions,
+which have no SparkContext.
 """
 
 from __future__ import annotations
@@ -375,6 +376,8 @@ def score_dataset(
     )
     try:
         # The temporary directory is ours and empty, so overwrite replaces nothing.
+        # TODO: a corrupt input file fails here with a Py4JJavaError (exit code 1),
+        # where the local engine raises InputError (exit code 2).
         scored.write.mode("overwrite").parquet(str(temp))
         files = parquet_files(temp)
         rows = sum(pq.ParquetFile(file).metadata.num_rows for file in files)
