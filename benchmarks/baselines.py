@@ -20,7 +20,10 @@ from nscore.train.metrics import classification_metrics
 
 def last_letter(train: LabelledNames, valid: LabelledNames) -> dict:
     prob_female = np.array([1.0 if name.endswith("a") else 0.0 for name in valid.names])
-    return {"name": "last letter", **classification_metrics(valid.labels, prob_female, valid.weights)}
+    return {
+        "name": "last letter",
+        **classification_metrics(valid.labels, prob_female, valid.weights),
+    }
 
 
 def fit_ngram(train: LabelledNames) -> Pipeline:

@@ -17,24 +17,3 @@ def describe_hardware() -> str:
     except OSError:
         pass
     return f"{model}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.machine()}"
-
-
-def library_versions() -> dict[str, str]:
-    """Versions of the libraries whose speed the benchmarks measure."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    versions = {"python": platform.python_version()}
-    for name in (
-        "nscore",
-        "numpy",
-        "pyarrow",
-        "onnxruntime-gpu",
-        "onnx",
-        "torch",
-        "pyspark",
-    ):
-        try:
-            versions[name] = version(name)
-        except PackageNotFoundError:
-            continue
-    return versions

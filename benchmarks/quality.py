@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from benchmarks.hardware import describe_hardware, library_versions
+from benchmarks.hardware import describe_hardware
+from benchmarks.schema import library_versions, write_result
 from nscore.data import census_names, split
 from nscore.score.model import BUNDLED, OnnxModel
 from nscore.text import extract_first_names, normalize
@@ -31,6 +32,8 @@ from nscore.train.metrics import ECE_BINS, classification_metrics
 
 VOWELS = "aeiou"
 ACCENTS = {"a": "á", "e": "é", "i": "í", "o": "ô", "u": "ú", "c": "ç"}
+
+LIBRARIES = ("nscore", "numpy", "pyarrow", "onnxruntime-gpu")
 
 
 def double_letter(name: str, rng: random.Random) -> str:
@@ -63,7 +66,9 @@ VARIANTS = {
 }
 
 
-def reliability(labels: np.ndarray, prob_female: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def reliability(
+    labels: np.ndarray, prob_female: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return per-bin mean confidence, accuracy and count of the predicted class."""
     confidence = np.maximum(prob_female, 1 - prob_female)
     correct = (prob_female >= 0.5) == (labels == 0)
@@ -75,20 +80,29 @@ def reliability(labels: np.ndarray, prob_female: np.ndarray) -> tuple[np.ndarray
     return mean_conf, accuracy, count
 
 
-def plot_reliability(name: str, labels: np.ndarray, before: np.ndarray, after: np.ndarray, path: Path) -> None:
+def plot_reliability(
+    name: str, labels: np.ndarray, before: np.ndarray, after: np.ndarray, path: Path
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     figure, axis = plt.subplots(figsize=(4.5, 4.5))
-    axis.plot([0.5, 1], [0.5, 1], color="grey", linestyle=":", label="perfect calibration")
+    axis.plot(
+        [0.5, 1], [0.5, 1], color="grey", linestyle=":", label="perfect calibration"
+    )
     for label, probs in (("before temperature", before), ("after temperature", after)):
         confidence, accuracy, count = reliability(labels, probs)
         shown = count > 0
         axis.plot(confidence[shown], accuracy[shown], marker="o", label=label)
-    axis.set(xlabel="confidence of the predicted gender", ylabel="accuracy", xlim=(0.5, 1.0),
-             ylim=(0.5, 1.0), title=f"{name}: reliability on validation names")
+    axis.set(
+        xlabel="confidence of the predicted gender",
+        ylabel="accuracy",
+        xlim=(0.5, 1.0),
+        ylim=(0.5, 1.0),
+        title=f"{name}: reliability on validation names",
+    )
     axis.legend(loc="upper left")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
@@ -166,9 +180,16 @@ def share_fit(name: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/quality.json"))
+    parser.add_argument(
+        "--out", type=Path, default=Path("benchmarks/results/quality.json")
+    )
     parser.add_argument("--docs", type=Path, default=Path("docs"))
-    parser.add_argument("--share-models", nargs="*", default=[], help="ONNX models trained with --target share")
+    parser.add_argument(
+        "--share-models",
+        nargs="*",
+        default=[],
+        help="ONNX models trained with --target share",
+    )
     args = parser.parse_args()
     args.docs.mkdir(exist_ok=True)
     rows = []
@@ -180,16 +201,16 @@ def main() -> None:
         "title": "Calibration, robustness and speed of the shipped models",
         "command": "python -m benchmarks.quality " + " ".join(sys.argv[1:]),
         "hardware": describe_hardware(),
-        "versions": library_versions(),
+        "versions": library_versions(LIBRARIES),
         "rows": rows,
         "share_fit": share_rows,
         "notes": [
-            "Exclusive-rule validation split (18,032 names); robustness variants keep the "
-            "original name's label.",
+            ("Exclusive-rule validation split (18,032 names); robustness variants keep the "
+            "original name's label."),
             "names_per_s_1_thread: onnxruntime CPU, one intra-op thread, exact-length buckets.",
         ],
     }
-    args.out.write_text(json.dumps(record, indent=2) + "\n")
+    write_result(record, args.out)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from benchmarks.hardware import describe_hardware
 from nscore.model import ModelConfig
 from nscore.train import TrainConfig, train
 
-FAST = dict(batch_size=256, lr=3e-3, schedule="onecycle", calibration_fraction=0.05)
+FAST = {"batch_size": 256, "lr": 3e-3, "schedule": "onecycle", "calibration_fraction": 0.05}
 VARIANTS: dict[str, TrainConfig] = {
     # the reference sizes with the fast recipe, one per architecture
     **{
@@ -28,30 +28,57 @@ VARIANTS: dict[str, TrainConfig] = {
     },
     "bigru-h128": TrainConfig(
         model=ModelConfig(arch="bigru", embedding_dim=64, hidden_size=128),
-        epochs=20, weight_decay=1e-4, **FAST,
+        epochs=20,
+        weight_decay=1e-4,
+        **FAST,
     ),
     "bigru-h128-constant-lr": TrainConfig(
         model=ModelConfig(arch="bigru", embedding_dim=64, hidden_size=128),
-        epochs=20, batch_size=256, lr=1e-3, calibration_fraction=0.05, patience=4,
+        epochs=20,
+        batch_size=256,
+        lr=1e-3,
+        calibration_fraction=0.05,
+        patience=4,
     ),
     "bigru-h128-regularized": TrainConfig(
         model=ModelConfig(arch="bigru", embedding_dim=64, hidden_size=128, dropout=0.5),
-        epochs=20, weight_decay=0.05, label_smoothing=0.05, **FAST,
+        epochs=20,
+        weight_decay=0.05,
+        label_smoothing=0.05,
+        **FAST,
+    ),
+    "bigru-h192-regularized": TrainConfig(
+        model=ModelConfig(arch="bigru", embedding_dim=64, hidden_size=192, dropout=0.5),
+        epochs=20,
+        weight_decay=0.05,
+        label_smoothing=0.05,
+        **FAST,
     ),
     "bigru-h192": TrainConfig(
         model=ModelConfig(arch="bigru", embedding_dim=64, hidden_size=192),
-        epochs=20, weight_decay=1e-4, **FAST,
+        epochs=20,
+        weight_decay=1e-4,
+        **FAST,
+    ),
+    "bigru-share": TrainConfig(
+        model=ModelConfig(arch="bigru"), epochs=15, target="share", rule="all", **FAST
     ),
     "bigru-h128-share": TrainConfig(
         model=ModelConfig(arch="bigru", embedding_dim=64, hidden_size=128),
-        epochs=20, weight_decay=1e-4, target="share", rule="all", **FAST,
+        epochs=20,
+        weight_decay=1e-4,
+        target="share",
+        rule="all",
+        **FAST,
     ),
 }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variant", action="append", choices=list(VARIANTS), required=True)
+    parser.add_argument(
+        "--variant", action="append", choices=list(VARIANTS), required=True
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/recipes"))
     parser.add_argument("--runs", type=Path, default=Path("runs/recipes"))

@@ -30,7 +30,9 @@ from nscore.train.loop import load_data
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/reference.json"))
+    parser.add_argument(
+        "--out", type=Path, default=Path("benchmarks/results/reference.json")
+    )
     parser.add_argument("--runs", type=Path, default=Path("runs/reference"))
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--threads", type=int, default=1)
@@ -45,7 +47,10 @@ def main() -> None:
         "hardware": describe_hardware(),
         "torch": torch.__version__,
         "python": platform.python_version(),
-        "baselines": [last_letter(train_data, valid), ngram_logistic(train_data, valid)],
+        "baselines": [
+            last_letter(train_data, valid),
+            ngram_logistic(train_data, valid),
+        ],
         "models": {},
     }
     for arch in args.arch:

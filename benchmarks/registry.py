@@ -24,7 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.hardware import describe_hardware, library_versions
+from benchmarks.hardware import describe_hardware
+from benchmarks.schema import library_versions, write_result
 from nscore.sample import write_registry
 
 PYARROW_COPY = """
@@ -49,6 +50,8 @@ print(json.dumps({"rc": done.returncode, "seconds": seconds, "peak_mib": peak_ki
 SUMMARY = re.compile(
     r"scored ([\d,]+) rows \(([\d,]+) distinct first names, ([\d,]+) abstained\)"
 )
+
+LIBRARIES = ("nscore", "numpy", "pyarrow", "onnxruntime-gpu")
 
 
 def measure(command: list[str]) -> dict:
@@ -156,10 +159,10 @@ def main() -> None:
         if r["configuration"] == "nscore run"
     }
     notes = [
-        "Each figure is the median of interleaved repeats; ratio_to_pyarrow divides by the "
-        "pyarrow read+write median of the same file in the same run.",
-        "Targets: nscore run within 2.0x of pyarrow on the 10M-row file; peak memory under "
-        "1.5 GB and within 25% between the 1M and 10M files.",
+        ("Each figure is the median of interleaved repeats; ratio_to_pyarrow divides by the "
+        "pyarrow read+write median of the same file in the same run."),
+        ("Targets: nscore run within 2.0x of pyarrow on the 10M-row file; peak memory under "
+        "1.5 GB and within 25% between the 1M and 10M files."),
     ]
     if len(peaks) >= 2:
         low, high = min(peaks), max(peaks)
@@ -171,12 +174,11 @@ def main() -> None:
         "title": "Registry scoring against pyarrow read+write",
         "command": "python -m benchmarks.registry " + " ".join(sys.argv[1:]),
         "hardware": describe_hardware(),
-        "versions": library_versions(),
+        "versions": library_versions(LIBRARIES),
         "rows": rows_out,
         "notes": notes,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(record, indent=2) + "\n")
+    write_result(record, args.out)
 
 
 if __name__ == "__main__":

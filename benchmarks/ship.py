@@ -31,7 +31,9 @@ def git_revision() -> str:
     revision = subprocess.run(
         ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
     ).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "nscore"], capture_output=True, text=True)
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "nscore"], capture_output=True, text=True
+    )
     return revision + ("-dirty" if dirty.stdout.strip() else "")
 
 
@@ -51,13 +53,13 @@ def card_markdown(card: dict) -> str:
     lines = [
         f"# nscore model `{card['name']}` ({card['model_id']})",
         "",
-        f"- architecture: {card['arch']}, {metrics['parameters']:,} parameters, config "
-        f"`{json.dumps(card['model_config'])}`",
-        f"- data: {card['data_rule']}, split seed {card['split_seed']}, "
-        f"{metrics['train_names']:,} training names",
-        f"- validation: accuracy {metrics['accuracy']:.2%}, population-weighted "
+        (f"- architecture: {card['arch']}, {metrics['parameters']:,} parameters, config "
+        f"`{json.dumps(card['model_config'])}`"),
+        (f"- data: {card['data_rule']}, split seed {card['split_seed']}, "
+        f"{metrics['train_names']:,} training names"),
+        (f"- validation: accuracy {metrics['accuracy']:.2%}, population-weighted "
         f"{metrics['weighted_accuracy']:.2%}, log loss {metrics['log_loss']:.4f}, "
-        f"ECE {metrics['ece']:.4f} (before temperature scaling {metrics['uncalibrated_ece']:.4f})",
+        f"ECE {metrics['ece']:.4f} (before temperature scaling {metrics['uncalibrated_ece']:.4f})"),
         f"- temperature: {card['temperature']:.4f}",
         f"- trained with: `{card['training_command']}` on {card['hardware']}",
         f"- git revision: {card['git_revision']}",
@@ -103,7 +105,9 @@ def ship(name: str, run_dir: Path, revision: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", action="append", required=True, metavar="NAME=RUN_DIR")
+    parser.add_argument(
+        "--model", action="append", required=True, metavar="NAME=RUN_DIR"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
     MODELS_DIR.mkdir(exist_ok=True)
@@ -111,7 +115,10 @@ def main() -> None:
     for spec in args.model:
         name, _, run_dir = spec.partition("=")
         card = ship(name, Path(run_dir), revision)
-        print(f"{name}: {card['model_id']} accuracy {card['metrics']['accuracy']:.2%}", file=sys.stderr)
+        print(
+            f"{name}: {card['model_id']} accuracy {card['metrics']['accuracy']:.2%}",
+            file=sys.stderr,
+        )
 
 
 if __name__ == "__main__":
