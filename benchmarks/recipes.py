@@ -32,14 +32,6 @@ VARIANTS: dict[str, TrainConfig] = {
         weight_decay=1e-4,
         **FAST,
     ),
-    "bigru-h128-constant-lr": TrainConfig(
-        model=ModelConfig(arch="bigru", embedding_dim=64, hidden_size=128),
-        epochs=20,
-        batch_size=256,
-        lr=1e-3,
-        calibration_fraction=0.05,
-        patience=4,
-    ),
     "bigru-h128-regularized": TrainConfig(
         model=ModelConfig(arch="bigru", embedding_dim=64, hidden_size=128, dropout=0.5),
         epochs=20,
@@ -47,29 +39,8 @@ VARIANTS: dict[str, TrainConfig] = {
         label_smoothing=0.05,
         **FAST,
     ),
-    "bigru-h192-regularized": TrainConfig(
-        model=ModelConfig(arch="bigru", embedding_dim=64, hidden_size=192, dropout=0.5),
-        epochs=20,
-        weight_decay=0.05,
-        label_smoothing=0.05,
-        **FAST,
-    ),
-    "bigru-h192": TrainConfig(
-        model=ModelConfig(arch="bigru", embedding_dim=64, hidden_size=192),
-        epochs=20,
-        weight_decay=1e-4,
-        **FAST,
-    ),
     "bigru-share": TrainConfig(
         model=ModelConfig(arch="bigru"), epochs=15, target="share", rule="all", **FAST
-    ),
-    "bigru-h128-share": TrainConfig(
-        model=ModelConfig(arch="bigru", embedding_dim=64, hidden_size=128),
-        epochs=20,
-        weight_decay=1e-4,
-        target="share",
-        rule="all",
-        **FAST,
     ),
 }
 
