@@ -1,6 +1,6 @@
 """Write BENCHMARKS.md from every results file in benchmarks/results, with plots.
 
-    python -m benchmarks.render [--results DIR] [--out BENCHMARKS.md]
+    python -m benchmarks.render [FILE ...] [--results DIR] [--out BENCHMARKS.md]
 
 Each JSON file in the shared format (benchmarks/schema.py) becomes a section
 with its command, hardware, versions and notes, and one table per row kind.
@@ -72,7 +72,7 @@ def group_rows(rows: list[dict]) -> dict[str, list[dict]]:
     return groups
 
 
-def render_section(result: dict, plots: list[Path], page_dir: Path) -> list[str]:
+def render_section(result: dict, plots: dict[str, Path], page_dir: Path) -> list[str]:
     versions = ", ".join(f"{k} {v}" for k, v in result["versions"].items())
     lines = [
         f"## {result['title']}",
@@ -87,9 +87,9 @@ def render_section(result: dict, plots: list[Path], page_dir: Path) -> list[str]
     lines += [f"- {note}" for note in result["notes"]]
     if result["notes"]:
         lines.append("")
-    for plot in plots:
+    for caption, plot in plots.items():
         link = Path(os.path.relpath(plot, page_dir)).as_posix()
-        lines += [f"![{result['title']}: {plot.stem}]({link})", ""]
+        lines += [f"![{caption}]({link})", ""]
     for kind, rows in group_rows(result["rows"]).items():
         if kind:
             lines += [f"### {kind}", ""]
@@ -99,8 +99,13 @@ def render_section(result: dict, plots: list[Path], page_dir: Path) -> list[str]
     return lines
 
 
-def render_page(results_dir: Path, page: Path) -> list[Path]:
-    """Write `page` from the results files in `results_dir`; return the files rendered."""
+def render_page(
+    results_dir: Path, page: Path, paths: list[Path] | None = None
+) -> list[Path]:
+    """Write `page` from `paths` (default: every JSON file in `results_dir`).
+
+    Returns the files rendered; files in another format are skipped.
+    """
     from benchmarks.plot import plot_batch_sizes, plot_speed_accuracy
 
     lines = [
@@ -114,17 +119,22 @@ def render_page(results_dir: Path, page: Path) -> list[Path]:
         "",
     ]
     rendered = []
-    for path in sorted(results_dir.glob("*.json")):
+    for path in sorted(paths or results_dir.glob("*.json")):
         try:
             result = read_result(path)
         except (SchemaError, ValueError) as error:
             log.info("skipping %s: %s", path, error)
             continue
-        plots = [
-            plot_speed_accuracy(result, path.with_name(f"{path.stem}-accuracy.png")),
-            plot_batch_sizes(result, path.with_name(f"{path.stem}-batch-sizes.png")),
-        ]
-        lines += render_section(result, [p for p in plots if p], page.parent)
+        plots = {
+            "Names/s against accuracy": plot_speed_accuracy(
+                result, path.with_name(f"{path.stem}-accuracy.png")
+            ),
+            "Names/s against batch size": plot_batch_sizes(
+                result, path.with_name(f"{path.stem}-batch-sizes.png")
+            ),
+        }
+        plots = {caption: plot for caption, plot in plots.items() if plot}
+        lines += render_section(result, plots, page.parent)
         rendered.append(path)
     page.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
     return rendered
@@ -134,11 +144,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.render", description=__doc__.splitlines()[0]
     )
+    parser.add_argument(
+        "files", nargs="*", type=Path, help="results files (default: all in --results)"
+    )
     parser.add_argument("--results", type=Path, default=RESULTS_DIR)
     parser.add_argument("--out", type=Path, default=PAGE)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
-    rendered = render_page(args.results, args.out)
+    rendered = render_page(args.results, args.out, args.files)
     log.info("wrote %s from %d results files", args.out, len(rendered))
 
 

@@ -140,3 +140,17 @@ def test_render_writes_page_and_plot(tiny_result: dict, tmp_path: Path) -> None:
         assert (results / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"](results/{name})" in text
     assert not (results / "other-accuracy.png").exists()
+
+
+def test_render_takes_chosen_files(tmp_path: Path) -> None:
+    result = {
+        "title": "Chosen", "command": "c", "hardware": "h", "versions": {},
+        "rows": [{"seconds": 1.0}], "notes": [],
+    }  # fmt: skip
+    write_result(result, tmp_path / "chosen.json")
+    write_result({**result, "title": "Left out"}, tmp_path / "left.json")
+    page = tmp_path / "BENCHMARKS.md"
+    rendered = render_page(tmp_path, page, [tmp_path / "chosen.json"])
+    assert rendered == [tmp_path / "chosen.json"]
+    assert "## Chosen" in page.read_text()
+    assert "Left out" not in page.read_text()
