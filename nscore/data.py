@@ -85,7 +85,9 @@ def census_names(rule: str = "exclusive", min_share: float = 0.95) -> LabelledNa
       training on the female share as a soft target.
     """
     if rule not in RULES:
-        raise ValueError(f"unknown labelling rule {rule!r}: use one of {', '.join(RULES)}")
+        raise ValueError(
+            f"unknown labelling rule {rule!r}: use one of {', '.join(RULES)}"
+        )
     census = load_census()
     share = census.share_female
     if rule == "exclusive":
@@ -140,15 +142,26 @@ def read_labelled_file(
     Each name is reduced to its first name and normalized like scoring does;
     rows with a null name or label are dropped.
     """
-    from nscore.score.io import read_table  # keeps pyarrow.dataset out of training imports
+    from nscore.score.io import (
+        read_table,
+    )  # keeps pyarrow.dataset out of training imports
 
-    table = read_table(path, columns=[name_column, label_column])
-    table = table.filter(pc.is_valid(table[name_column]) & pc.is_valid(table[label_column]))
+    table = read_table(path, columns=[name_column, label_column]).combine_chunks()
+    # CSV cannot tell null from empty, so an empty label counts as missing too.
+    label_text = pc.utf8_trim_whitespace(pc.cast(table[label_column], pa.string()))
+    table = table.filter(
+        pc.and_(
+            pc.is_valid(table[name_column]),
+            pc.fill_null(pc.greater(pc.utf8_length(label_text), 0), False),
+        )
+    )
     from nscore.text import extract_first_names
 
-    first = extract_first_names(normalize(table[name_column]))
+    first = extract_first_names(normalize(table[name_column].combine_chunks()))
     keep = pc.is_valid(first)
-    labels = parse_labels(table[label_column].combine_chunks().filter(keep), label_column)
+    labels = parse_labels(
+        table[label_column].combine_chunks().filter(keep), label_column
+    )
     names = first.filter(keep).to_pylist()
     return LabelledNames(
         names=names,

@@ -82,7 +82,8 @@ class NameClassifier(nn.Module):
         # exports: enforce_sorted=False would freeze its permutation at trace time.
         sorted_lengths, order = torch.sort(lengths, descending=True)
         embedded = self.embedding_dropout(self.embedding(tokens.index_select(0, order)))
-        packed = pack_padded_sequence(embedded, sorted_lengths, batch_first=True)
+        # pack_padded_sequence takes lengths on the CPU only, even for CUDA inputs.
+        packed = pack_padded_sequence(embedded, sorted_lengths.cpu(), batch_first=True)
         _, state = self.rnn(packed)
         hidden = state[0] if isinstance(state, tuple) else state  # (layers * dirs, batch, hidden)
         last_layer = hidden[-self.directions :]  # (dirs, batch, hidden)
