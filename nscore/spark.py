@@ -49,7 +49,12 @@ from pyspark.sql.types import (
 )
 
 from nscore.errors import InputError, ModelError, NscoreError
-from nscore.score.engine import CONTRACT_COLUMNS, Scorer, check_threshold
+from nscore.score.engine import (
+    CONTRACT_COLUMNS,
+    Scorer,
+    check_threshold,
+    passthrough_names,
+)
 from nscore.score.io import (
     check_input,
     find_name_column,
@@ -160,7 +165,11 @@ def score(
     )
     passed = keep if keep is not None else df.columns
     selected = list(dict.fromkeys([*passed, column]))
-    schema = StructType([df.schema[name] for name in passed] + list(CONTRACT_FIELDS))
+    passed_fields = [
+        StructField(renamed, df.schema[name].dataType, df.schema[name].nullable)
+        for name, renamed in zip(passed, passthrough_names(list(passed)))
+    ]
+    schema = StructType(passed_fields + list(CONTRACT_FIELDS))
     # A module-level function under partial is pickled by reference, so workers
     # share this module's caches instead of receiving a fresh copy per task.
     return df.select(*selected).mapInArrow(partial(score_batches, settings), schema)
@@ -192,12 +201,7 @@ def _check_columns(names: list[str], keep: list[str] | None) -> list[str] | None
                 f"keep names columns that are not in the input: {', '.join(missing)}; "
                 f"the input has: {', '.join(names)}"
             )
-    clash = [name for name in CONTRACT_COLUMNS if name in (keep or names)]
-    if clash:
-        raise InputError(
-            f"the input already has result columns {', '.join(clash)}: drop them or "
-            "choose the pass-through columns with keep"
-        )
+    passthrough_names(keep if keep is not None else names)
     return keep
 
 

@@ -13,6 +13,7 @@ import pytest
 
 import nscore
 from nscore.data import load_census
+from nscore.errors import InputError
 from nscore.score.engine import CONTRACT_SCHEMA, Scorer
 from nscore.score.model import OnnxModel
 from tests.test_run import run_cli
@@ -154,3 +155,27 @@ def test_scorer_counts_distinct_names_once(tiny_model: Path) -> None:
     scorer.score_names(pa.array(["Ana", "ana", "ANA Silva", "Bia"]))
     scorer.score_names(pa.array(["Ana", "Bia", "Caio"]))
     assert scorer.distinct_names == 3
+
+
+def test_result_named_input_columns_renamed(tiny_model: Path) -> None:
+    table = pa.table({"first_name": ["Maria", "João"], "gender": ["X", "Y"]})
+    scored = nscore.score_table(table, "first_name", model=tiny_model)
+    assert scored.schema.names[:2] == ["input_first_name", "input_gender"]
+    assert scored["input_gender"].to_pylist() == ["X", "Y"]
+    assert scored["first_name"].to_pylist() == ["maria", "joao"]
+    assert len(set(scored.schema.names)) == len(scored.schema.names)
+
+
+def test_run_scores_first_name_column(tmp_path: Path, tiny_model: Path) -> None:
+    source = tmp_path / "fn.csv"
+    source.write_text("first_name\nMaria\nJoão\n", encoding="utf-8")
+    result = run_cli("run", str(source), "--model", str(tiny_model), "--quiet")
+    assert result.returncode == 0, result.stderr
+    scored = pq.read_table(tmp_path / "fn.scored.parquet")
+    assert scored["input_first_name"].to_pylist() == ["Maria", "João"]
+
+
+def test_renamed_column_clash_is_rejected(tiny_model: Path) -> None:
+    table = pa.table({"nome": ["Ana"], "gender": ["F"], "input_gender": ["F"]})
+    with pytest.raises(InputError, match="would appear twice"):
+        nscore.score_table(table, "nome", model=tiny_model)

@@ -144,10 +144,21 @@ def test_spark_rejects_bad_columns(spark, dataset: Path, tiny_model: Path) -> No
         nspark.score(df, "enrolled", tiny_model)
     with pytest.raises(InputError, match="'nascimento' not found"):
         nspark.score(df, "nascimento", tiny_model)
-    with pytest.raises(InputError, match="already has result columns gender"):
-        nspark.score(df.withColumnRenamed("enrolled", "gender"), "nome", tiny_model)
+    with pytest.raises(InputError, match="would appear twice"):
+        clashing = df.withColumnRenamed("enrolled", "gender").withColumn(
+            "input_gender", df["nome"]
+        )
+        nspark.score(clashing, "nome", tiny_model)
     with pytest.raises(InputError, match="threads 0"):
         nspark.score(df, "nome", tiny_model, threads=0)
+
+
+def test_spark_renames_result_named_input(spark, dataset: Path, tiny_model: Path) -> None:
+    df = spark.read.parquet(str(dataset)).withColumnRenamed("enrolled", "gender")
+    scored = nspark.score(df, "nome", tiny_model)
+    assert scored.columns[:3] == ["student_id", "nome", "input_gender"]
+    assert "gender" in scored.columns[3:]
+    assert scored.count() == df.count()
 
 
 def test_two_models_with_one_file_name(

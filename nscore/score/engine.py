@@ -28,7 +28,13 @@ import pyarrow.compute as pc
 
 from nscore.errors import InputError
 from nscore.score.model import DEFAULT_MODEL, OnnxModel
-from nscore.text import MAX_FIRST_NAME_LEN, PARTICLES, TITLES, extract_first_names, normalize
+from nscore.text import (
+    MAX_FIRST_NAME_LEN,
+    PARTICLES,
+    TITLES,
+    extract_first_names,
+    normalize,
+)
 
 SOURCES = ("census", "model")
 REASONS = ("missing", "no_letters", "too_long", "ambiguous")
@@ -37,6 +43,7 @@ CONTRACT_COLUMNS = (
     "first_name", "gender", "prob_female", "source", "abstained",
     "abstention_reason", "model_id", "model_sha256",
 )
+PASSTHROUGH_PREFIX = "input_"
 _LABEL = pa.dictionary(pa.int8(), pa.string())
 CONTRACT_SCHEMA = pa.schema([
     ("first_name", pa.dictionary(pa.int32(), pa.string())),
@@ -242,11 +249,31 @@ class Scorer:
         result = self.score_names(batch.column(column))
         kept = keep if keep is not None else batch.schema.names
         arrays = [batch.column(name) for name in kept] + list(result.columns)
-        fields = [batch.schema.field(name) for name in kept] + list(CONTRACT_SCHEMA)
+        fields = [
+            batch.schema.field(name).with_name(renamed)
+            for name, renamed in zip(kept, passthrough_names(kept))
+        ] + list(CONTRACT_SCHEMA)
         return pa.RecordBatch.from_arrays(
             [a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a for a in arrays],
             schema=pa.schema(fields, metadata=batch.schema.metadata),
         )
+
+
+def passthrough_names(names: list[str]) -> list[str]:
+    """Name the pass-through columns, prefixing `input_` to those that share a result name.
+
+    An input `gender` column thus comes out as `input_gender` beside the scored
+    `gender`, so no input value is lost and no name appears twice.
+    """
+    renamed = [f"{PASSTHROUGH_PREFIX}{n}" if n in CONTRACT_COLUMNS else n for n in names]
+    if len(set(renamed)) < len(renamed) or set(renamed) & set(CONTRACT_COLUMNS):
+        clash = sorted({n for n in renamed if renamed.count(n) > 1})
+        raise InputError(
+            f"input columns {', '.join(clash)} would appear twice in the output once result "
+            f"columns are renamed with {PASSTHROUGH_PREFIX!r}: rename them or leave them out "
+            "with --keep"
+        )
+    return renamed
 
 
 def _as_string(names: pa.Array) -> pa.Array:

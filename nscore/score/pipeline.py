@@ -22,7 +22,7 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from nscore.errors import InputError
-from nscore.score.engine import CONTRACT_COLUMNS, Scorer
+from nscore.score.engine import Scorer
 from nscore.score.io import (
     DEFAULT_BATCH_ROWS,
     AtomicWriter,
@@ -101,11 +101,6 @@ def check_keep(
             f"--keep names columns that are not in the input: {', '.join(missing)}; "
             f"the input has: {', '.join(names)}"
         )
-    clash = [k for k in keep if k in CONTRACT_COLUMNS]
-    if clash:
-        raise InputError(
-            f"--keep names result columns {', '.join(clash)}: rename them in the input"
-        )
     return keep
 
 
@@ -129,12 +124,6 @@ def score_file(
     source = open_input(input_path, batch_rows, csv_options)
     column = find_name_column(source.schema, column)
     keep = check_keep(keep, source.schema.names, column)
-    clash = [c for c in CONTRACT_COLUMNS if c in (keep or source.schema.names)]
-    if clash:
-        raise InputError(
-            f"the input already has result columns {', '.join(clash)}: drop them or "
-            "choose the pass-through columns with --keep"
-        )
     empty = pa.RecordBatch.from_pylist([], schema=source.schema)
     schema = scorer.score_batch(empty, column, keep).schema
     writer = AtomicWriter(output, schema, csv_options.delimiter)
