@@ -88,13 +88,17 @@ def reference_section(record: dict) -> list[str]:
     return [
         "## The reference table, with packed sequences",
         "",
-        (f"Command: `{record['command']}`. Hardware: {record['hardware']}, one torch thread, "
-        f"torch {record['torch']}."),
-        ("Recipe: embedding 25, hidden 50, 2 layers, dropout 0.3, Adam 3e-4, batch 32, "
-        "30 epochs, checkpoint with the lowest valid loss; exclusive-rule census split "
-        "(72,128 training and 18,032 validation names, seed 271828). The reference study "
-        "column is the published accuracy of the same recipe without packing, on its own "
-        "export of the census (18,021 validation names)."),
+        (
+            f"Command: `{record['command']}`. Hardware: {record['hardware']}, one torch thread, "
+            f"torch {record['torch']}."
+        ),
+        (
+            "Recipe: embedding 25, hidden 50, 2 layers, dropout 0.3, Adam 3e-4, batch 32, "
+            "30 epochs, checkpoint with the lowest valid loss; exclusive-rule census split "
+            "(72,128 training and 18,032 validation names, seed 271828). The reference study "
+            "column is the published accuracy of the same recipe without packing, on its own "
+            "export of the census (18,021 validation names)."
+        ),
         "",
         *table(
             [
@@ -142,11 +146,13 @@ def recipes_section(records: list[dict]) -> list[str]:
     return [
         "## Recipe variants",
         "",
-        ("Every variant tried, winners and losers, each trained by "
-        "`python -m benchmarks.recipes --variant NAME` (one torch thread on the machine "
-        "above, shared with other jobs, so training minutes are only indicative). All use "
-        "the exclusive-rule split, hold 5% of the training names apart for temperature "
-        "scaling, and keep the checkpoint with the lowest valid loss."),
+        (
+            "Every variant tried, winners and losers, each trained by "
+            "`python -m benchmarks.recipes --variant NAME` (one torch thread on the machine "
+            "above, shared with other jobs, so training minutes are only indicative). All use "
+            "the exclusive-rule split, hold 5% of the training names apart for temperature "
+            "scaling, and keep the checkpoint with the lowest valid loss."
+        ),
         "",
         *table(
             [
@@ -212,8 +218,10 @@ def quality_section(record: dict) -> list[str]:
         "## Shipped models: accuracy, calibration and speed",
         "",
         f"Command: `{record['command']}`. Hardware: {record['hardware']}.",
-        ("ECE: expected calibration error over 15 bins of the predicted gender's probability, "
-        "before and after dividing the logits by the temperature fitted on the calibration slice."),
+        (
+            "ECE: expected calibration error over 15 bins of the predicted gender's probability, "
+            "before and after dividing the logits by the temperature fitted on the calibration slice."
+        ),
         "",
         *table(
             [
@@ -231,16 +239,22 @@ def quality_section(record: dict) -> list[str]:
         "",
         "### Robustness to spelling variants of the validation names",
         "",
-        ("Each variant changes every validation name once and keeps its label. The accented "
-        "raw form is undone by normalization, so it must equal clean accuracy."),
+        (
+            "Each variant changes every validation name once and keeps its label. The accented "
+            "raw form is undone by normalization, so it must equal clean accuracy."
+        ),
         "",
         *table(["model", "clean", *variants], robust),
         "",
         "### Probabilities against the census share",
         "",
-        ("Held-out names of the `all` rule (20% split, seed 271828), ambiguous ones "
-        "(female share between 5% and 95%) reported apart. A model trained with "
-        "`--target share` should follow the share; label-trained models are shown for contrast."),
+        (
+            "Held-out names of the `all` rule (20% split, seed 271828), ambiguous ones "
+            "(female share between 5% and 95%) reported apart. A model trained with "
+            "`--target share` should follow the share; label-trained models are shown for "
+            "contrast. They were trained on the exclusive-rule split, whose training names "
+            "overlap this held-out set, so their figures here are optimistic."
+        ),
         "",
         *table(
             [
@@ -266,9 +280,11 @@ def main() -> None:
     lines = [
         "# nscore results",
         "",
-        ("Accuracy, calibration and robustness of nscore's models on the IBGE 2010 census "
-        "names. Rendered by `python -m benchmarks.render_results` from the JSON files in "
-        "`benchmarks/results/`; speed across backends is in [BENCHMARKS.md](../BENCHMARKS.md)."),
+        (
+            "Accuracy, calibration and robustness of nscore's models on the IBGE 2010 census "
+            "names. Rendered by `python -m benchmarks.render_results` from the JSON files in "
+            "`benchmarks/results/`; speed across backends is in [BENCHMARKS.md](../BENCHMARKS.md)."
+        ),
         "",
     ]
     if (RESULTS / "reference.json").is_file():
