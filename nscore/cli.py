@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 import traceback
@@ -241,6 +242,13 @@ def sample(output: Path, rows: int, seed: int, overwrite: bool) -> None:
 
     if output.suffix.lower() not in (".parquet", ".csv"):
         raise click.BadParameter(f"{output} must end in .parquet or .csv", param_hint="OUTPUT")
+    if not output.parent.is_dir():
+        raise NscoreError(f"output directory {output.parent} does not exist: create it first")
+    if not os.access(output.parent, os.W_OK | os.X_OK):
+        raise NscoreError(
+            f"output directory {output.parent} is not writable: check its permissions "
+            "or choose another OUTPUT"
+        )
     if output.exists() and not overwrite:
         raise NscoreError(f"{output} already exists: pass --overwrite to replace it")
     write_registry(output, rows, seed)
@@ -261,7 +269,7 @@ def models() -> None:
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that `run` removes its temporary output."""
+    """SIGTERM, raised like Ctrl-C so that `run` and `sample` remove their temporary output."""
 
 
 def _raise_terminated(signum: int, frame: object) -> None:

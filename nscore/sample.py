@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from nscore.data import load_census
+from nscore.score.io import AtomicWriter
 
 SURNAMES = (
     "Silva", "Santos", "Oliveira", "Souza", "Rodrigues", "Ferreira", "Alves", "Pereira",
@@ -61,15 +61,21 @@ def registry_table(rows: int, seed: int = 0, start_id: int = 0) -> pa.Table:
 
 
 def write_registry(path: Path, rows: int, seed: int = 0) -> None:
-    """Write a registry as Parquet or CSV (by extension), a million rows at a time."""
-    chunks = range(0, rows, SAMPLE_CHUNK_ROWS)
-    if path.suffix.lower() == ".csv":
-        import pyarrow.csv as pacsv
+    """Write a registry as Parquet or CSV (by extension), a million rows at a time.
 
-        with pacsv.CSVWriter(path, registry_table(0).schema) as writer:
-            for i, start in enumerate(chunks):
-                writer.write_table(registry_table(min(SAMPLE_CHUNK_ROWS, rows - start), seed + i, start))
-        return
-    with pq.ParquetWriter(path, registry_table(0).schema) as writer:
-        for i, start in enumerate(chunks):
-            writer.write_table(registry_table(min(SAMPLE_CHUNK_ROWS, rows - start), seed + i, start))
+    The rows go to a temporary file beside `path` that is renamed into place after
+    the last chunk, so an error or Ctrl-C leaves no partial file and keeps the
+    previous one.
+    """
+    writer = AtomicWriter(path, registry_table(0).schema)
+    try:
+        for i, start in enumerate(range(0, rows, SAMPLE_CHUNK_ROWS)):
+            size = min(SAMPLE_CHUNK_ROWS, rows - start)
+            chunk = registry_table(size, seed + i, start)
+            # One batch per chunk, so that Parquet gets one row group per chunk.
+            for batch in chunk.combine_chunks().to_batches():
+                writer.write(batch)
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise

@@ -112,6 +112,64 @@ def test_signal_removes_temp_file(
     assert digest(registry) == before
 
 
+SAMPLE_ROWS = 3_000_000
+
+
+def start_sample_and_kill(
+    output: Path, sig: signal.Signals, *args: str
+) -> tuple[int, str]:
+    """Start `nscore sample` of 3 million rows, send `sig` once its first million
+    rows are in the temporary file, and return the exit code and stderr."""
+    command = [*ENTRY, "sample", str(output), "--rows", str(SAMPLE_ROWS), *args]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if [p for p in temp_files(output.parent) if p.stat().st_size > 4096]:
+            break
+        time.sleep(0.01)
+    assert process.poll() is None, "sample ended before it could be killed"
+    process.send_signal(sig)
+    _, stderr = process.communicate(timeout=60)
+    return process.returncode, stderr
+
+
+@pytest.mark.parametrize(
+    ("sig", "code", "name"),
+    [
+        (signal.SIGINT, 130, "s.csv"),
+        (signal.SIGTERM, 143, "s.parquet"),
+        (signal.SIGKILL, -signal.SIGKILL, "s.parquet"),
+    ],
+    ids=["int", "term", "kill"],
+)
+def test_sample_interrupted_keeps_previous(
+    tmp_path: Path, sig: signal.Signals, code: int, name: str
+) -> None:
+    output = tmp_path / name
+    output.write_bytes(b"previous run")
+    returncode, _ = start_sample_and_kill(output, sig, "--overwrite")
+    assert returncode == code
+    assert output.read_bytes() == b"previous run"
+    if sig != signal.SIGKILL:
+        assert temp_files(tmp_path) == []
+
+
+def test_sample_interrupted_leaves_no_output(tmp_path: Path) -> None:
+    output = tmp_path / "s.parquet"
+    returncode, stderr = start_sample_and_kill(output, signal.SIGINT)
+    assert returncode == 130
+    assert "interrupted" in stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sample_missing_directory(tmp_path: Path) -> None:
+    output = tmp_path / "nodir" / "s.parquet"
+    command = [*ENTRY, "sample", str(output), "--rows", "10"]
+    result = subprocess.run(command, check=False, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert f"output directory {output.parent} does not exist" in result.stderr
+
+
 def test_overwrite_replaces_output(tmp_path: Path, tiny_model: Path) -> None:
     source = tmp_path / "r.csv"
     source.write_text("id,nome\n1,Ana\n")
