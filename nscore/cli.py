@@ -146,7 +146,7 @@ def evaluate(model: str, data: Path | None, name_column: str, label_column: str,
 @click.option("--output", type=click.Path(path_type=Path),
               help="Output .parquet, .csv or .csv.gz; with --engine spark a Parquet dataset directory "
                    "[default: INPUT_STEM.scored.parquet].")
-@click.option("--batch-size", type=click.IntRange(1), default=65536, show_default=True,
+@click.option("--batch-size", type=click.IntRange(1), default=262144, show_default=True,
               help="Rows read per record batch.")
 @click.option("--bucket-size", type=click.IntRange(1), default=16384, show_default=True,
               help="Most first names of one length per onnxruntime call.")

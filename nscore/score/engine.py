@@ -40,21 +40,29 @@ SOURCES = ("census", "model")
 REASONS = ("missing", "no_letters", "too_long", "ambiguous")
 GENDERS = ("F", "M")
 CONTRACT_COLUMNS = (
-    "first_name", "gender", "prob_female", "source", "abstained",
-    "abstention_reason", "model_id", "model_sha256",
+    "first_name",
+    "gender",
+    "prob_female",
+    "source",
+    "abstained",
+    "abstention_reason",
+    "model_id",
+    "model_sha256",
 )
 PASSTHROUGH_PREFIX = "input_"
 _LABEL = pa.dictionary(pa.int8(), pa.string())
-CONTRACT_SCHEMA = pa.schema([
-    ("first_name", pa.dictionary(pa.int32(), pa.string())),
-    ("gender", _LABEL),
-    ("prob_female", pa.float64()),
-    ("source", _LABEL),
-    ("abstained", pa.bool_()),
-    ("abstention_reason", _LABEL),
-    ("model_id", _LABEL),
-    ("model_sha256", _LABEL),
-])
+CONTRACT_SCHEMA = pa.schema(
+    [
+        ("first_name", pa.dictionary(pa.int32(), pa.string())),
+        ("gender", _LABEL),
+        ("prob_female", pa.float64()),
+        ("source", _LABEL),
+        ("abstained", pa.bool_()),
+        ("abstention_reason", _LABEL),
+        ("model_id", _LABEL),
+        ("model_sha256", _LABEL),
+    ]
+)
 _SOURCE_CENSUS, _SOURCE_MODEL = 0, 1
 _NO_CODE = -1
 _REASON_CODE = {reason: code for code, reason in enumerate(REASONS)}
@@ -76,10 +84,19 @@ class _Resolved:
     def concat(self, other: _Resolved) -> _Resolved:
         return _Resolved(
             pa.concat_arrays([self.first, other.first]),
-            *(np.concatenate([a, b]) for a, b in zip(
-                (self.prob, self.source, self.gender, self.reason, self.settled),
-                (other.prob, other.source, other.gender, other.reason, other.settled),
-            )),
+            *(
+                np.concatenate([a, b])
+                for a, b in zip(
+                    (self.prob, self.source, self.gender, self.reason, self.settled),
+                    (
+                        other.prob,
+                        other.source,
+                        other.gender,
+                        other.reason,
+                        other.settled,
+                    ),
+                )
+            ),
         )
 
 
@@ -103,7 +120,9 @@ def _label_array(codes: np.ndarray, labels: tuple[str, ...]) -> pa.DictionaryArr
 
 def check_threshold(threshold: float) -> float:
     if not 0.5 <= threshold <= 1.0:
-        raise InputError(f"threshold {threshold} is outside [0.5, 1]: 0.9 abstains below 90% confidence")
+        raise InputError(
+            f"threshold {threshold} is outside [0.5, 1]: 0.9 abstains below 90% confidence"
+        )
     return threshold
 
 
@@ -117,53 +136,59 @@ class Scorer:
         threshold: float = 0.9,
         **model_options,
     ) -> None:
-        self.model = model if isinstance(model, OnnxModel) else OnnxModel(model, **model_options)
+        self.model = (
+            model if isinstance(model, OnnxModel) else OnnxModel(model, **model_options)
+        )
         self.lookup = lookup
         self.threshold = check_threshold(threshold)
         self.stats = ScoreStats()
         # Every first name scored in this run, with its P(F) and source code.
+        # Every first name this run can answer (the census ones first when the
+        # lookup is on), with P(F), source code and whether the input had it.
         self._seen = pa.array([], pa.string())
         self._seen_prob = np.empty(0)
         self._seen_source = np.empty(0, np.int8)
-        self._census_table: tuple[pa.Array, np.ndarray] | None = None
+        self._used = np.empty(0, bool)
+        self._census_loaded = False
 
     @property
     def distinct_names(self) -> int:
-        return len(self._seen)
+        """Number of distinct first names met in the input so far."""
+        return int(self._used.sum())
 
-    def _census(self) -> tuple[pa.Array, np.ndarray]:
-        if self._census_table is None:
-            from nscore.data import load_census
+    def _load_census(self) -> None:
+        """Seed the cache with every census name and its female share, once."""
+        from nscore.data import load_census
 
-            census = load_census()
-            self._census_table = (census.names, census.share_female)
-        return self._census_table
+        census = load_census()
+        self._append(census.names, census.share_female, _SOURCE_CENSUS)
+        self._census_loaded = True
 
-    def _score_new(self, names: pa.Array) -> None:
-        """Append P(F) and its source for first names not seen before to the cache."""
-        prob = np.full(len(names), np.nan)
-        source = np.full(len(names), _SOURCE_MODEL, np.int8)
-        if self.lookup:
-            census_names, census_share = self._census()
-            found = pc.index_in(names, value_set=census_names).to_numpy(zero_copy_only=False)
-            in_census = ~np.isnan(found)
-            prob[in_census] = census_share[found[in_census].astype(np.int64)]
-            source[in_census] = _SOURCE_CENSUS
-        to_model = np.flatnonzero(source == _SOURCE_MODEL)
-        if len(to_model):
-            prob[to_model] = self.model.prob_female(names.take(pa.array(to_model)))
+    def _append(self, names: pa.Array, prob: np.ndarray, source: int) -> None:
         self._seen = pa.concat_arrays([self._seen, names])
         self._seen_prob = np.concatenate([self._seen_prob, prob])
-        self._seen_source = np.concatenate([self._seen_source, source])
+        self._seen_source = np.concatenate(
+            [self._seen_source, np.full(len(names), source, np.int8)]
+        )
+        self._used = np.concatenate([self._used, np.zeros(len(names), bool)])
 
     def _lookup(self, names: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-        """Return P(F) and source codes for distinct first names (null gives NaN and -1)."""
+        """Return P(F) and source codes for distinct first names (null gives NaN and -1).
+
+        Names neither in the census nor seen before go to the model once.
+        """
+        if self.lookup and not self._census_loaded:
+            self._load_census()
         position = pc.index_in(names, value_set=self._seen)
         unseen = pc.and_(pc.is_null(position), pc.is_valid(names))
         if pc.any(unseen).as_py():
-            self._score_new(pc.filter(names, unseen))
+            new = pc.filter(names, unseen)
+            self._append(new, self.model.prob_female(new), _SOURCE_MODEL)
             position = pc.index_in(names, value_set=self._seen)
-        position = pc.fill_null(position, len(self._seen)).to_numpy(zero_copy_only=False)
+        position = pc.fill_null(position, len(self._seen)).to_numpy(
+            zero_copy_only=False
+        )
+        self._used[position[position < len(self._seen)]] = True
         prob = np.append(self._seen_prob, np.nan)[position]
         source = np.append(self._seen_source, np.int8(_NO_CODE))[position]
         return prob, source
@@ -171,8 +196,12 @@ class Scorer:
     def _resolve(self, values: pa.Array) -> _Resolved:
         """Extract, score and label each distinct raw value."""
         first = extract_first_names(normalize(values))
-        too_long = pc.fill_null(pc.greater(pc.utf8_length(first), MAX_FIRST_NAME_LEN), False)
-        first = pc.if_else(too_long, pc.utf8_slice_codeunits(first, 0, MAX_FIRST_NAME_LEN), first)
+        too_long = pc.fill_null(
+            pc.greater(pc.utf8_length(first), MAX_FIRST_NAME_LEN), False
+        )
+        first = pc.if_else(
+            too_long, pc.utf8_slice_codeunits(first, 0, MAX_FIRST_NAME_LEN), first
+        )
         too_long = too_long.to_numpy(zero_copy_only=False)
 
         # Distinct first names; the ones this run has not seen yet get scored.
@@ -194,9 +223,11 @@ class Scorer:
         reason[missing.to_numpy(zero_copy_only=False)] = _REASON_CODE["missing"]
         # A first word settles the whole name when it yields a first name that is
         # not a title, particle or initial: later words cannot change the result.
-        settled = ~no_first & ~np.asarray(
-            pc.fill_null(pc.is_in(first, value_set=_SKIPPED_WORDS), True)
-        ) & (np.asarray(pc.fill_null(pc.utf8_length(first), 0)) >= 2)
+        settled = (
+            ~no_first
+            & ~np.asarray(pc.fill_null(pc.is_in(first, value_set=_SKIPPED_WORDS), True))
+            & (np.asarray(pc.fill_null(pc.utf8_length(first), 0)) >= 2)
+        )
         return _Resolved(first, prob, source, gender, reason, settled)
 
     def score_names(self, names: pa.Array | pa.ChunkedArray) -> pa.Table:
@@ -215,14 +246,20 @@ class Scorer:
         index = heads.indices.to_numpy(zero_copy_only=False).astype(np.int32)
         unsettled = np.flatnonzero(~resolved.settled[index])
         if len(unsettled):
-            whole = pc.dictionary_encode(names.take(pa.array(unsettled)), null_encoding="encode")
-            index[unsettled] = len(resolved.prob) + whole.indices.to_numpy(zero_copy_only=False)
+            whole = pc.dictionary_encode(
+                names.take(pa.array(unsettled)), null_encoding="encode"
+            )
+            index[unsettled] = len(resolved.prob) + whole.indices.to_numpy(
+                zero_copy_only=False
+            )
             resolved = resolved.concat(self._resolve(whole.dictionary))
 
         row_prob = resolved.prob[index]
         row_reason = resolved.reason[index]
         abstained = row_reason != _NO_CODE
-        self.stats.update(len(index), int(abstained.sum()), int((row_reason == _TOO_LONG).sum()))
+        self.stats.update(
+            len(index), int(abstained.sum()), int((row_reason == _TOO_LONG).sum())
+        )
         constant = np.zeros(len(index), np.int8)
         # Unique, non-null dictionary values, as pandas categoricals require.
         first = pc.dictionary_encode(resolved.first)
@@ -244,7 +281,9 @@ class Scorer:
             schema=CONTRACT_SCHEMA,
         )
 
-    def score_batch(self, batch: pa.RecordBatch, column: str, keep: list[str] | None = None) -> pa.RecordBatch:
+    def score_batch(
+        self, batch: pa.RecordBatch, column: str, keep: list[str] | None = None
+    ) -> pa.RecordBatch:
         """Return the batch's kept columns followed by the contract columns."""
         result = self.score_names(batch.column(column))
         kept = keep if keep is not None else batch.schema.names
@@ -254,7 +293,10 @@ class Scorer:
             for name, renamed in zip(kept, passthrough_names(kept))
         ] + list(CONTRACT_SCHEMA)
         return pa.RecordBatch.from_arrays(
-            [a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a for a in arrays],
+            [
+                a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+                for a in arrays
+            ],
             schema=pa.schema(fields, metadata=batch.schema.metadata),
         )
 
@@ -265,7 +307,9 @@ def passthrough_names(names: list[str]) -> list[str]:
     An input `gender` column thus comes out as `input_gender` beside the scored
     `gender`, so no input value is lost and no name appears twice.
     """
-    renamed = [f"{PASSTHROUGH_PREFIX}{n}" if n in CONTRACT_COLUMNS else n for n in names]
+    renamed = [
+        f"{PASSTHROUGH_PREFIX}{n}" if n in CONTRACT_COLUMNS else n for n in names
+    ]
     if len(set(renamed)) < len(renamed) or set(renamed) & set(CONTRACT_COLUMNS):
         clash = sorted({n for n in renamed if renamed.count(n) > 1})
         raise InputError(

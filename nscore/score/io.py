@@ -29,7 +29,7 @@ from nscore.errors import InputError
 
 PARQUET_MAGIC = b"PAR1"
 GZIP_MAGIC = b"\x1f\x8b"
-DEFAULT_BATCH_ROWS = 65536
+DEFAULT_BATCH_ROWS = 262144
 CSV_BLOCK_BYTES = 4 << 20
 NAME_HEADERS = (
     "first_name",
