@@ -48,6 +48,13 @@ def ratio_specs(batch_size: int) -> list[RatioSpec]:
             {**one_by_one, "backend": "pytorch"},
             50.0,
         ),
+        # nscore's own scoring path against the reference study's loop.
+        RatioSpec(
+            "onnxruntime bucketed / pytorch one-by-one",
+            {**bucketed, "backend": "onnxruntime"},
+            {**one_by_one, "backend": "pytorch"},
+            50.0,
+        ),
     ]
 
 
