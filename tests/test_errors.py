@@ -403,6 +403,42 @@ def test_csv_legacy_encoding(tmp_path: Path, tiny_model: Path, encoding: str) ->
     assert out["first_name"].to_pylist() == ["jose", "joao", "ana"]
 
 
+@pytest.mark.parametrize(
+    ("content", "encoding"),
+    [
+        ("id,nome\n1,José\n".encode(), "idna"),
+        ("id,nome\n1,José\n".encode("latin-1"), "ascii"),
+        ("id,nome\n1,José\n".encode(), "utf-16"),
+        (b"id,nome\n1,Ana\x81\n", "cp1252"),
+    ],
+    ids=["idna", "ascii", "utf-16", "cp1252"],
+)
+def test_csv_wrong_encoding(
+    tmp_path: Path, tiny_model: Path, content: bytes, encoding: str
+) -> None:
+    source = tmp_path / "r.csv"
+    source.write_bytes(content)
+    result = run(tiny_model, str(source), "--encoding", encoding)
+    assert result.exit_code == 2, result.output
+    assert f"is not valid {encoding} text" in result.output
+    assert f"--encoding {encoding} " not in result.output
+    assert not result.output.rstrip().endswith(f"--encoding {encoding}")
+    assert [p.name for p in tmp_path.iterdir()] == ["r.csv"]
+
+
+def test_csv_bad_legacy_text_after_first_block(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    """A decode error past the first block ends the run before a partial batch."""
+    source = tmp_path / "r.csv"
+    rows = CSV_BLOCK_BYTES // len(b"Maria Silva\n") + 1000
+    source.write_bytes(b"nome\n" + b"Maria Silva\n" * rows + b"Jos\xe9\n")
+    result = run(tiny_model, str(source), "--encoding", "ascii")
+    assert result.exit_code == 2
+    assert "is not valid ascii text" in result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["r.csv"]
+
+
 def test_csv_bad_utf8_after_first_block(tmp_path: Path, tiny_model: Path) -> None:
     """Invalid bytes past the first CSV block fail mid-run and leave no output."""
     source = tmp_path / "r.csv"

@@ -14,6 +14,7 @@ file when the process is killed with SIGKILL.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import os
 import tempfile
@@ -157,16 +158,52 @@ def open_parquet(
     return Source(paths[0], "parquet", schema, rows, batches())
 
 
-def _csv_reader(
-    path: Path, options: CsvOptions, column_types: dict | None
-) -> pacsv.CSVStreamingReader:
+class Utf8Transcoder:
+    """Decode CSV text in `encoding` to UTF-8 for pyarrow, storing the first error.
+
+    pyarrow runs the transform on its I/O threads. An exception raised there
+    becomes an Arrow status that holds the Python exception, and an Arrow thread
+    that frees that status while the interpreter exits aborts the process with
+    "terminate called without an active exception". So a decode error is stored
+    in `error` and closes the raw stream, the read fails with a plain Arrow error,
+    and the reading thread raises `error` instead.
+    """
+
+    def __init__(self, raw: pa.NativeFile, encoding: str) -> None:
+        self.raw = raw
+        self.decoder = codecs.getincrementaldecoder(encoding)()
+        self.error: UnicodeError | None = None
+
+    def __call__(self, chunk: pa.Buffer) -> bytes:
+        if self.error is None:
+            try:
+                # pyarrow passes an empty chunk at the end of the stream.
+                text = self.decoder.decode(chunk, final=chunk.size == 0)
+                return text.encode("utf-8")
+            except UnicodeError as error:
+                self.error = error
+        self.raw.close()
+        return b""
+
+
+def _csv_stream(
+    path: Path, options: CsvOptions
+) -> tuple[pa.NativeFile, Utf8Transcoder | None]:
     # Decompress by content, not by name: a gzip file named .csv is still read,
     # and a plain file named .csv.gz is not fed to the gzip decoder.
     compression = "gzip" if _read_head(path)[:2] == GZIP_MAGIC else None
+    stream = pa.input_stream(str(path), compression=compression)
+    if codecs.lookup(options.encoding).name == "utf-8":
+        return stream, None  # pyarrow validates UTF-8 itself, in C++
+    transcoder = Utf8Transcoder(stream, options.encoding)
+    return pa.lib.TransformInputStream(stream, transcoder), transcoder
+
+
+def _csv_reader(
+    stream: pa.NativeFile, options: CsvOptions, column_types: dict | None
+) -> pacsv.CSVStreamingReader:
     read_options = pacsv.ReadOptions(
-        block_size=CSV_BLOCK_BYTES,
-        encoding=options.encoding,
-        autogenerate_column_names=not options.header,
+        block_size=CSV_BLOCK_BYTES, autogenerate_column_names=not options.header
     )
     parse_options = pacsv.ParseOptions(
         delimiter=options.delimiter, newlines_in_values=True
@@ -177,16 +214,20 @@ def _csv_reader(
         quoted_strings_can_be_null=False,
         null_values=[],
     )
-    stream = pa.input_stream(str(path), compression=compression)
     return pacsv.open_csv(stream, read_options, parse_options, convert_options)
+
+
+ENCODING_EXAMPLES = ("latin-1", "cp1252", "utf-8")
 
 
 def csv_error(path: Path, error: Exception, options: CsvOptions) -> InputError:
     message = str(error)
-    if "UTF8" in message or "UTF-8" in message or isinstance(error, UnicodeDecodeError):
+    if "UTF8" in message or "UTF-8" in message or isinstance(error, UnicodeError):
+        given = codecs.lookup(options.encoding).name
+        others = [e for e in ENCODING_EXAMPLES if codecs.lookup(e).name != given]
         return InputError(
             f"input {path} is not valid {options.encoding} text: pass its encoding, "
-            "for example --encoding latin-1 or --encoding cp1252"
+            f"for example --encoding {others[0]} or --encoding {others[1]}"
         )
     if "Expected" in message and "columns" in message:
         return InputError(
@@ -201,15 +242,26 @@ def csv_error(path: Path, error: Exception, options: CsvOptions) -> InputError:
     return InputError(f"cannot read CSV input {path}: {message}")
 
 
+def _first_error(transcoder: Utf8Transcoder | None, error: Exception) -> Exception:
+    """Return the stored decode error that made a read fail, else `error`."""
+    if transcoder is not None and transcoder.error is not None:
+        return transcoder.error
+    return error
+
+
 def open_csv(path: Path, options: CsvOptions, columns: list[str] | None) -> Source:
+    transcoder = None
     try:
-        probe = _csv_reader(path, options, None)
+        stream, transcoder = _csv_stream(path, options)
+        probe = _csv_reader(stream, options, None)
         names = probe.schema.names
         probe.close()
         # Every column as text: values pass through exactly as written.
-        reader = _csv_reader(path, options, {n: pa.string() for n in names})
-    except (pa.ArrowException, OSError, UnicodeDecodeError) as error:
-        raise csv_error(path, error, options) from error
+        stream, transcoder = _csv_stream(path, options)
+        reader = _csv_reader(stream, options, {n: pa.string() for n in names})
+    except (pa.ArrowException, OSError) as error:
+        cause = _first_error(transcoder, error)
+        raise csv_error(path, cause, options) from cause
     schema = (
         reader.schema
         if columns is None
@@ -219,9 +271,16 @@ def open_csv(path: Path, options: CsvOptions, columns: list[str] | None) -> Sour
     def batches() -> Iterator[pa.RecordBatch]:
         try:
             for batch in reader:
+                # A decode error ends the stream early, so this batch may lack
+                # the rows after it.
+                if transcoder is not None and transcoder.error is not None:
+                    raise transcoder.error
                 yield batch if columns is None else batch.select(columns)
-        except (pa.ArrowException, OSError, UnicodeDecodeError) as error:
-            raise csv_error(path, error, options) from error
+            if transcoder is not None and transcoder.error is not None:
+                raise transcoder.error
+        except (pa.ArrowException, OSError, UnicodeError) as error:
+            cause = _first_error(transcoder, error)
+            raise csv_error(path, cause, options) from cause
 
     return Source(path, "csv", schema, None, batches())
 
