@@ -34,6 +34,14 @@ def setup_logging(verbose: bool) -> None:
     )
 
 
+def _silence_info_logs() -> None:
+    """Raise the nscore logger to WARNING until the current command ends."""
+    logger = logging.getLogger("nscore")
+    previous = logger.level
+    logger.setLevel(logging.WARNING)
+    click.get_current_context().call_on_close(lambda: logger.setLevel(previous))
+
+
 @click.group()
 @click.version_option(package_name="nscore")
 @click.option("--debug", is_flag=True, help="Show the traceback of unexpected failures.")
@@ -183,6 +191,8 @@ def run(input_path: Path, model: str, column: str | None, output: Path | None, b
     from nscore.score.io import CsvOptions, check_input
     from nscore.score.pipeline import score_file
 
+    if quiet:
+        _silence_info_logs()
     delimiter = "\t" if delimiter in ("tab", "\\t") else delimiter
     if len(delimiter) != 1:
         raise click.BadParameter(f"{delimiter!r} is not one character: use ',', ';' or tab", param_hint="--delimiter")
@@ -260,6 +270,7 @@ def models() -> None:
     """List the bundled models with their validation metrics."""
     from nscore.score.model import BUNDLED, OnnxModel
 
+    _silence_info_logs()  # the provider line would repeat once per model
     for name in BUNDLED:
         info = OnnxModel(name, provider="cpu", threads=1).info
         metrics = json.loads(info.metadata.get("metrics", "{}"))
@@ -269,7 +280,7 @@ def models() -> None:
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that `run` and `sample` remove their temporary output."""
+    """SIGTERM, raised like Ctrl-C so that commands remove their temporary output."""
 
 
 def _raise_terminated(signum: int, frame: object) -> None:

@@ -66,3 +66,22 @@ def test_run_names_columns_when_none_match(tmp_path: Path, tiny_model: Path) -> 
     assert result.returncode == 2
     assert "id, pessoa" in result.stderr
     assert "--column" in result.stderr
+
+
+def test_run_quiet_prints_nothing(tmp_path: Path, tiny_model: Path) -> None:
+    source = tmp_path / "r.csv"
+    source.write_text("id,nome\n1,Ana\n")
+    output = tmp_path / "o.parquet"
+    result = run_cli(
+        "run", str(source), "--model", str(tiny_model), "--output", str(output), "--quiet"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert output.exists()
+
+
+def test_models_lists_without_logs() -> None:
+    result = run_cli("models")
+    assert result.returncode == 0, result.stderr
+    assert "onnxruntime" not in result.stderr
+    assert len(result.stdout.splitlines()) == 5
