@@ -86,6 +86,8 @@ def cli(debug: bool) -> None:
 def train(arch: str, recipe: str, out: Path, min_share: float | None, rule: str, data: Path | None,
           embedding_dim: int, hidden_size: int, num_layers: int, dropout: float, **options) -> None:
     """Train a recurrent classifier and save its best checkpoint."""
+    # TODO: without torch, onnx or scikit-learn (a scoring-only install), train,
+    # export and evaluate exit with 1 instead of naming pip install "nscore[train]".
     from nscore.model import ModelConfig
     from nscore.train import TrainConfig
     from nscore.train import train as run_training
@@ -196,11 +198,22 @@ def run(input_path: Path, model: str, column: str | None, output: Path | None, b
     delimiter = "\t" if delimiter in ("tab", "\\t") else delimiter
     if len(delimiter) != 1:
         raise click.BadParameter(f"{delimiter!r} is not one character: use ',', ';' or tab", param_hint="--delimiter")
+    if delimiter == '"':
+        raise click.BadParameter("'\"' is the CSV quote character, so it cannot be the "
+                                 "delimiter: use ',', ';' or tab", param_hint="--delimiter")
+    # FloatRange accepts nan, because every comparison with nan is false.
+    if threshold != threshold:
+        raise click.BadParameter("nan is not a number: pass a threshold from 0.5 to 1, "
+                                 "for example 0.9", param_hint="--threshold")
     try:
-        codecs.lookup(encoding)
+        codec = codecs.lookup(encoding)
     except LookupError as error:
         raise click.BadParameter(f"unknown encoding {encoding!r}: try utf-8, latin-1 or cp1252",
                                  param_hint="--encoding") from error
+    # Codecs such as base64 and rot13 map bytes to bytes or str to str, not text.
+    if not codec._is_text_encoding:
+        raise click.BadParameter(f"{encoding!r} is not a text encoding: try utf-8, "
+                                 "latin-1 or cp1252", param_hint="--encoding")
     keep_columns = [c.strip() for c in keep.split(",") if c.strip()] if keep else None
     if master is not None and engine != "spark":
         raise click.UsageError("--master applies only to --engine spark: add --engine spark")

@@ -439,6 +439,47 @@ def test_csv_bad_legacy_text_after_first_block(
     assert [p.name for p in tmp_path.iterdir()] == ["r.csv"]
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--threshold", "nan", "nan is not a number"),
+        ("--delimiter", '"', "is the CSV quote character"),
+        ("--encoding", "rot13", "'rot13' is not a text encoding"),
+        ("--encoding", "base64", "'base64' is not a text encoding"),
+    ],
+    ids=["nan", "quote", "rot13", "base64"],
+)
+def test_option_invalid_value(
+    tmp_path: Path, tiny_model: Path, option: str, value: str, message: str
+) -> None:
+    source = tmp_path / "r.csv"
+    source.write_text("id,nome\n1,Ana\n")
+    result = run(tiny_model, str(source), option, value)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["r.csv"]
+
+
+def test_default_output_tsv(tmp_path: Path, tiny_model: Path) -> None:
+    source = tmp_path / "tab.tsv"
+    source.write_text("id\tnome\n1\tAna\n")
+    result = run(tiny_model, str(source), "--delimiter", "tab")
+    assert result.exit_code == 0, result.output
+    assert first_names(tmp_path / "tab.scored.parquet") == ["ana"]
+
+
+def test_default_output_current_directory(
+    tmp_path: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dataset = tmp_path / "registry"
+    dataset.mkdir()
+    pq.write_table(REGISTRY, dataset / "part-0.parquet")
+    monkeypatch.chdir(dataset)
+    result = run(tiny_model, ".")
+    assert result.exit_code == 0, result.output
+    assert first_names(tmp_path / "registry.scored.parquet") == ["maria", "jose", None]
+
+
 def test_csv_bad_utf8_after_first_block(tmp_path: Path, tiny_model: Path) -> None:
     """Invalid bytes past the first CSV block fail mid-run and leave no output."""
     source = tmp_path / "r.csv"

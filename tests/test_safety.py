@@ -337,4 +337,6 @@ def test_memory_bounded(
             == pq.read_metadata(source).num_rows
         )
         peaks.append(peak_mib)
+    # TODO: flaky on a loaded 2-core machine: huge_row_group once measured
+    # [250, 301], 51 MiB of growth against a 48 MiB limit.
     assert peaks[1] - peaks[0] < (large_mib - small_mib) // 3, peaks

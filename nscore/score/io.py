@@ -381,8 +381,10 @@ def output_format(path: Path) -> str:
 
 
 def default_output(path: Path) -> Path:
+    # "." and ".." have no name, so name the output after the directory they are.
+    path = path if path.name else path.resolve()
     stem = path.name
-    for suffix in (".gz", ".csv", ".parquet"):
+    for suffix in (".gz", ".csv", ".tsv", ".parquet"):
         stem = stem.removesuffix(suffix)
     return path.with_name(f"{stem}.scored.parquet")
 

@@ -127,6 +127,8 @@ def read_model_info(path: Path, proto_metadata: dict[str, str], inputs: list, ou
             "int64 tokens and lengths, so export it again with `nscore export`"
         )
 
+    # TODO: an output that is not [batch, 2] float logits passes these checks and
+    # fails later with IndexError, and metadata labels other than ["F", "M"] pass.
     try:
         vocab = json.loads(proto_metadata["vocab"])
         temperature = float(proto_metadata["temperature"])
