@@ -314,7 +314,7 @@ def write_single_row_group(path: Path, rows: int, name_chars: int) -> int:
 def test_memory_bounded(
     tmp_path: Path, tiny_model: Path, rows: int, name_chars: int, batch_rows: int
 ) -> None:
-    """Check that 4x the data in one row group adds under a third of it to peak RSS.
+    """Check that 4x the data in one row group adds under half of it to peak RSS.
 
     Comparing two sizes cancels the fixed cost of threads and allocator caches,
     which measured 80 to 120 MiB above the Arrow buffers (pyarrow 26, Linux).
@@ -337,6 +337,7 @@ def test_memory_bounded(
             == pq.read_metadata(source).num_rows
         )
         peaks.append(peak_mib)
-    # TODO: flaky on a loaded 2-core machine: huge_row_group once measured
-    # [250, 301], 51 MiB of growth against a 48 MiB limit.
-    assert peaks[1] - peaks[0] < (large_mib - small_mib) // 3, peaks
+    # Reading the row group whole adds all of the difference (about 140 MiB);
+    # half of it leaves room for allocator noise, which reached 51 MiB on a
+    # loaded 2-core machine.
+    assert peaks[1] - peaks[0] < (large_mib - small_mib) // 2, peaks
