@@ -42,6 +42,21 @@ def _silence_info_logs() -> None:
     click.get_current_context().call_on_close(lambda: logger.setLevel(previous))
 
 
+TRAIN_EXTRA = ("torch", "onnx", "sklearn")
+
+
+def require_train_extra() -> None:
+    """Fail with the install command when the `train` extra is missing."""
+    import importlib.util
+
+    missing = [name for name in TRAIN_EXTRA if importlib.util.find_spec(name) is None]
+    if missing:
+        raise NscoreError(
+            f"this command needs {', '.join(missing)}, which a scoring-only install "
+            'lacks: pip install "nscore[train]"'
+        )
+
+
 @click.group()
 @click.version_option(package_name="nscore")
 @click.option("--debug", is_flag=True, help="Show the traceback of unexpected failures.")
@@ -86,8 +101,7 @@ def cli(debug: bool) -> None:
 def train(arch: str, recipe: str, out: Path, min_share: float | None, rule: str, data: Path | None,
           embedding_dim: int, hidden_size: int, num_layers: int, dropout: float, **options) -> None:
     """Train a recurrent classifier and save its best checkpoint."""
-    # TODO: without torch, onnx or scikit-learn (a scoring-only install), train,
-    # export and evaluate exit with 1 instead of naming pip install "nscore[train]".
+    require_train_extra()
     from nscore.model import ModelConfig
     from nscore.train import TrainConfig
     from nscore.train import train as run_training
@@ -112,6 +126,7 @@ def train(arch: str, recipe: str, out: Path, min_share: float | None, rule: str,
               help="Directory for ARCH.onnx and ARCH.pt.")
 def export(checkpoint: Path, out: Path) -> None:
     """Export a checkpoint to ONNX and TorchScript and verify both against PyTorch."""
+    require_train_extra()
     from nscore.export import ExportVerificationError, export_checkpoint
 
     try:
@@ -137,6 +152,7 @@ def evaluate(model: str, data: Path | None, name_column: str, label_column: str,
 
     Without DATA it uses the validation split of the model's own labelling rule.
     """
+    require_train_extra()
     from nscore.evaluate import evaluate_model
 
     metrics = evaluate_model(model, data, name_column, label_column)

@@ -127,10 +127,16 @@ def read_model_info(path: Path, proto_metadata: dict[str, str], inputs: list, ou
             "int64 tokens and lengths, so export it again with `nscore export`"
         )
 
-    # TODO: an output that is not [batch, 2] float logits passes these checks and
-    # fails later with IndexError, and metadata labels other than ["F", "M"] pass.
+    output = outputs[0]
+    if output.type != "tensor(float)" or len(output.shape) != 2 or output.shape[1] != 2:
+        raise ModelError(
+            f"{path} returns {output.type} of shape {output.shape}; an nscore model "
+            "returns float logits of shape [batch, 2], so export it again with "
+            "`nscore export`"
+        )
     try:
         vocab = json.loads(proto_metadata["vocab"])
+        labels = json.loads(proto_metadata["labels"])
         temperature = float(proto_metadata["temperature"])
     except ValueError as error:
         raise ModelError(
@@ -141,6 +147,11 @@ def read_model_info(path: Path, proto_metadata: dict[str, str], inputs: list, ou
         raise ModelError(
             f"{path} has temperature {temperature}, which must be a positive number: "
             "export it again with `nscore export`"
+        )
+    if labels != ["F", "M"]:
+        raise ModelError(
+            f"{path} has labels {labels}; nscore reads logit 0 as F and 1 as M, "
+            'so the metadata must say ["F", "M"]: export it again with `nscore export`'
         )
     if vocab != list(VOCAB):
         raise ModelError(f"{path} uses a different vocabulary than this nscore: re-export it")
