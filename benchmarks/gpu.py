@@ -124,8 +124,6 @@ def torch_parity(subject: Subject, names: list[str], device: str) -> list[dict]:
 
     reference = predict_logits(subject.model, names, torch.device("cpu"))
     moved = copy.deepcopy(subject.model).to(device)
-    # TODO: until NameClassifier.forward moves lengths to the CPU for packing,
-    # this raises on CUDA, like the CUDA training check.
     logits = predict_logits(moved, names, torch.device(device))
     return [{**parity_row("pytorch", reference, logits), "model": subject.name}]
 

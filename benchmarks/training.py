@@ -44,9 +44,6 @@ class StepRunner:
         rows = next(self.batches)
         batch_lengths = self.lengths[rows]
         batch_tokens = self.tokens[rows, : int(batch_lengths.max())].to(self.device)
-        # TODO: on CUDA this raises inside NameClassifier.forward. The model
-        # sorts lengths on their own device, and pack_padded_sequence accepts
-        # CPU lengths only. nscore's training loop passes lengths the same way.
         logits = self.model(batch_tokens, batch_lengths.to(self.device))
         loss = nn.functional.cross_entropy(logits, self.targets[rows].to(self.device))
         self.optimizer.zero_grad(set_to_none=True)
