@@ -174,8 +174,8 @@ def evaluate(model: str, data: Path | None, name_column: str, label_column: str,
                    "[default: INPUT_STEM.scored.parquet].")
 @click.option("--batch-size", type=click.IntRange(1), default=262144, show_default=True,
               help="Rows read per record batch.")
-@click.option("--bucket-size", type=click.IntRange(1), default=16384, show_default=True,
-              help="Most first names of one length per onnxruntime call.")
+@click.option("--bucket-size", type=click.IntRange(1),
+              help="Most first names of one length per onnxruntime call [default: 4096 on CPU, 65536 on CUDA].")
 @click.option("--provider", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="onnxruntime execution provider; auto uses CUDA only when a session gets it.")
 @click.option("--threads", type=click.IntRange(0), default=0,
@@ -199,7 +199,7 @@ def evaluate(model: str, data: Path | None, name_column: str, label_column: str,
 @click.option("--master", help="Spark master URL for --engine spark, for example local[2] or yarn "
                                "[default: Spark's configuration, else local[*]].")
 def run(input_path: Path, model: str, column: str | None, output: Path | None, batch_size: int,
-        bucket_size: int, provider: str, threads: int, lookup: str, no_lookup: bool, threshold: float,
+        bucket_size: int | None, provider: str, threads: int, lookup: str, no_lookup: bool, threshold: float,
         keep: str | None, delimiter: str, encoding: str, header: bool, overwrite: bool,
         quiet: bool, engine: str, master: str | None) -> None:
     """Score the name column of a Parquet or CSV file (or a directory of Parquet files)."""

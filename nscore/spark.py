@@ -100,7 +100,7 @@ class WorkerSettings:
     lookup: bool
     threshold: float
     threads: int
-    bucket_size: int
+    bucket_size: int | None
     provider: str
     large_strings: bool
 
@@ -122,7 +122,7 @@ def score(
     lookup: bool = True,
     threshold: float = 0.9,
     threads: int | None = None,
-    bucket_size: int = DEFAULT_BUCKET_SIZE,
+    bucket_size: int | None = DEFAULT_BUCKET_SIZE,
     provider: str = "cpu",
 ) -> DataFrame:
     """Add the result contract columns to `df` (or to its `keep` columns), lazily.

@@ -30,7 +30,12 @@ log = logging.getLogger("nscore.score")
 ONNX_FORMAT = "nscore-onnx/1"
 BUNDLED = ("best", "bigru", "bilstm", "lstm", "rnn")
 DEFAULT_MODEL = "best"
-DEFAULT_BUCKET_SIZE = 16384
+# Names per onnxruntime call. On 2 CPU cores, buckets of 1,024 to 65,536 names
+# scored at about the same rate (BENCHMARKS.md), so the CPU size is kept small
+# to bound memory; a GPU needs large batches to fill it.
+CPU_BUCKET_SIZE = 4096
+CUDA_BUCKET_SIZE = 65536
+DEFAULT_BUCKET_SIZE = None  # CPU_BUCKET_SIZE or CUDA_BUCKET_SIZE, by provider
 PROVIDERS = ("auto", "cpu", "cuda")
 REQUIRED_METADATA = ("model_id", "arch", "vocab", "labels", "normalization", "temperature")
 _ORT_STATE = ort.capi.onnxruntime_pybind11_state
@@ -179,16 +184,17 @@ class OnnxModel:
         model: str | os.PathLike = DEFAULT_MODEL,
         provider: str = "auto",
         threads: int | None = None,
-        bucket_size: int = DEFAULT_BUCKET_SIZE,
+        bucket_size: int | None = DEFAULT_BUCKET_SIZE,
         spinning: bool = False,
     ) -> None:
         if provider not in PROVIDERS:
             raise ModelError(f"unknown provider {provider!r}: use one of {', '.join(PROVIDERS)}")
         path = resolve_model_path(model)
-        self.bucket_size = bucket_size
         options = session_options(threads or default_threads(), spinning)
         self.session = self._create_session(path, options, provider)
         self.provider = self.session.get_providers()[0]
+        on_cuda = self.provider == "CUDAExecutionProvider"
+        self.bucket_size = bucket_size or (CUDA_BUCKET_SIZE if on_cuda else CPU_BUCKET_SIZE)
         meta = self.session.get_modelmeta().custom_metadata_map
         self.info = read_model_info(
             path, meta, self.session.get_inputs(), self.session.get_outputs()
