@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.ratios import ratio_rows
+from benchmarks.ratios import ratio_rows, ratio_specs
 from benchmarks.render import render_page
 from benchmarks.run import QUICK, run_benchmarks
 from benchmarks.schema import SchemaError, read_result, validate_result, write_result
@@ -86,7 +86,7 @@ def test_peers_score_the_same_names(tiny_result: dict) -> None:
 
 def test_ratio_rows_use_largest_batch(tiny_result: dict) -> None:
     rows = rows_of(tiny_result, "ratio")
-    assert len(rows) == 4
+    assert len(rows) == len(ratio_specs(64))  # one model, every ratio
     assert {row["batch_size"] for row in rows} == {64}
 
 
@@ -154,3 +154,21 @@ def test_render_takes_chosen_files(tmp_path: Path) -> None:
     assert rendered == [tmp_path / "chosen.json"]
     assert "## Chosen" in page.read_text()
     assert "Left out" not in page.read_text()
+
+
+def test_ratio_scoring_path_against_loop() -> None:
+    rows = [
+        {
+            "kind": "scoring", "model": "rnn", "device": "cpu", "backend": backend,
+            "layout": layout, "batch_size": batch_size, "names_per_s": rate,
+            "names_per_s_min": rate, "names_per_s_max": rate,
+        }  # fmt: skip
+        for backend, layout, batch_size, rate in (
+            ("onnxruntime", "bucketed", 8192, 6000.0),
+            ("pytorch", "one-by-one", 1, 100.0),
+        )
+    ]
+    (ratio,) = ratio_rows(rows, (1, 8192))
+    assert ratio["ratio"] == "onnxruntime bucketed / pytorch one-by-one"
+    assert ratio["value"] == pytest.approx(60.0)
+    assert ratio["met"] is True
