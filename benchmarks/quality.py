@@ -205,8 +205,10 @@ def main() -> None:
         "rows": rows,
         "share_fit": share_rows,
         "notes": [
-            ("Exclusive-rule validation split (18,032 names); robustness variants keep the "
-            "original name's label."),
+            (
+                "Exclusive-rule validation split (18,032 names); robustness variants keep the "
+                "original name's label."
+            ),
             "names_per_s_1_thread: onnxruntime CPU, one intra-op thread, exact-length buckets.",
         ],
     }

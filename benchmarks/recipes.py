@@ -19,7 +19,12 @@ from benchmarks.hardware import describe_hardware
 from nscore.model import ModelConfig
 from nscore.train import TrainConfig, train
 
-FAST = {"batch_size": 256, "lr": 3e-3, "schedule": "onecycle", "calibration_fraction": 0.05}
+FAST = {
+    "batch_size": 256,
+    "lr": 3e-3,
+    "schedule": "onecycle",
+    "calibration_fraction": 0.05,
+}
 VARIANTS: dict[str, TrainConfig] = {
     # the reference sizes with the fast recipe, one per architecture
     **{
@@ -34,6 +39,20 @@ VARIANTS: dict[str, TrainConfig] = {
     ),
     "bigru-h128-regularized": TrainConfig(
         model=ModelConfig(arch="bigru", embedding_dim=64, hidden_size=128, dropout=0.5),
+        epochs=20,
+        weight_decay=0.05,
+        label_smoothing=0.05,
+        **FAST,
+    ),
+    "bigru-h128-regularized-30": TrainConfig(
+        model=ModelConfig(arch="bigru", embedding_dim=64, hidden_size=128, dropout=0.5),
+        epochs=30,
+        weight_decay=0.05,
+        label_smoothing=0.05,
+        **FAST,
+    ),
+    "bigru-h192-regularized": TrainConfig(
+        model=ModelConfig(arch="bigru", embedding_dim=64, hidden_size=192, dropout=0.5),
         epochs=20,
         weight_decay=0.05,
         label_smoothing=0.05,

@@ -53,13 +53,19 @@ def card_markdown(card: dict) -> str:
     lines = [
         f"# nscore model `{card['name']}` ({card['model_id']})",
         "",
-        (f"- architecture: {card['arch']}, {metrics['parameters']:,} parameters, config "
-        f"`{json.dumps(card['model_config'])}`"),
-        (f"- data: {card['data_rule']}, split seed {card['split_seed']}, "
-        f"{metrics['train_names']:,} training names"),
-        (f"- validation: accuracy {metrics['accuracy']:.2%}, population-weighted "
-        f"{metrics['weighted_accuracy']:.2%}, log loss {metrics['log_loss']:.4f}, "
-        f"ECE {metrics['ece']:.4f} (before temperature scaling {metrics['uncalibrated_ece']:.4f})"),
+        (
+            f"- architecture: {card['arch']}, {metrics['parameters']:,} parameters, config "
+            f"`{json.dumps(card['model_config'])}`"
+        ),
+        (
+            f"- data: {card['data_rule']}, split seed {card['split_seed']}, "
+            f"{metrics['train_names']:,} training names"
+        ),
+        (
+            f"- validation: accuracy {metrics['accuracy']:.2%}, population-weighted "
+            f"{metrics['weighted_accuracy']:.2%}, log loss {metrics['log_loss']:.4f}, "
+            f"ECE {metrics['ece']:.4f} (before temperature scaling {metrics['uncalibrated_ece']:.4f})"
+        ),
         f"- temperature: {card['temperature']:.4f}",
         f"- trained with: `{card['training_command']}` on {card['hardware']}",
         f"- git revision: {card['git_revision']}",

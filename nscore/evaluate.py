@@ -23,7 +23,10 @@ def validation_split(data_rule: str, split_seed: int) -> LabelledNames:
 
 
 def evaluate_model(
-    model: str, data: Path | None, name_column: str = "name", label_column: str = "gender"
+    model: str,
+    data: Path | None,
+    name_column: str = "name",
+    label_column: str = "gender",
 ) -> dict:
     """Score labelled names with a `.pt` checkpoint or an ONNX model and return the metrics."""
     from nscore.train.metrics import classification_metrics
@@ -35,8 +38,11 @@ def evaluate_model(
             network, stored = load_checkpoint(Path(model))
         except ValueError as error:
             raise ModelError(str(error)) from error
-        names = read_labelled_file(data, name_column, label_column) if data else \
-            validation_split(stored["data_rule"], stored["split_seed"])
+        names = (
+            read_labelled_file(data, name_column, label_column)
+            if data
+            else validation_split(stored["data_rule"], stored["split_seed"])
+        )
         import torch
 
         logits = predict_logits(network, names.names, torch.device("cpu"))
@@ -47,8 +53,11 @@ def evaluate_model(
 
         onnx_model = OnnxModel(model, provider="auto")
         meta = onnx_model.info.metadata
-        names = read_labelled_file(data, name_column, label_column) if data else \
-            validation_split(meta["data_rule"], int(meta["split_seed"]))
+        names = (
+            read_labelled_file(data, name_column, label_column)
+            if data
+            else validation_split(meta["data_rule"], int(meta["split_seed"]))
+        )
         prob_female = onnx_model.prob_female(pa.array(names.names, pa.string()))
         parameters = None
     metrics = classification_metrics(names.labels, prob_female, names.weights)

@@ -58,7 +58,9 @@ class NameClassifier(nn.Module):
         cell, bidirectional = ARCHITECTURES[config.arch]
         self.config = config
         self.directions = 2 if bidirectional else 1
-        self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim, padding_idx=PAD_ID)
+        self.embedding = nn.Embedding(
+            config.vocab_size, config.embedding_dim, padding_idx=PAD_ID
+        )
         self.embedding_dropout = nn.Dropout(config.dropout)
         self.rnn = cell(
             config.embedding_dim,
@@ -85,9 +87,13 @@ class NameClassifier(nn.Module):
         # pack_padded_sequence takes lengths on the CPU only, even for CUDA inputs.
         packed = pack_padded_sequence(embedded, sorted_lengths.cpu(), batch_first=True)
         _, state = self.rnn(packed)
-        hidden = state[0] if isinstance(state, tuple) else state  # (layers * dirs, batch, hidden)
+        hidden = (
+            state[0] if isinstance(state, tuple) else state
+        )  # (layers * dirs, batch, hidden)
         last_layer = hidden[-self.directions :]  # (dirs, batch, hidden)
-        features = torch.cat(list(last_layer.unbind(0)), dim=1)  # (batch, dirs * hidden)
+        features = torch.cat(
+            list(last_layer.unbind(0)), dim=1
+        )  # (batch, dirs * hidden)
         logits = self.head(features)
         return logits.index_select(0, torch.argsort(order))
 

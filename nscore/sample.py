@@ -17,19 +17,70 @@ from nscore.data import load_census
 from nscore.score.io import AtomicWriter
 
 SURNAMES = (
-    "Silva", "Santos", "Oliveira", "Souza", "Rodrigues", "Ferreira", "Alves", "Pereira",
-    "Lima", "Gomes", "Costa", "Ribeiro", "Martins", "Carvalho", "Almeida", "Lopes",
-    "Soares", "Fernandes", "Vieira", "Barbosa", "Rocha", "Dias", "Nascimento", "Andrade",
-    "Moreira", "Nunes", "Marques", "Machado", "Mendes", "Freitas", "Cardoso", "Ramos",
-    "Gonçalves", "Santana", "Teixeira", "Araújo", "Cavalcanti", "Magalhães", "Conceição",
-    "Assunção", "Brandão", "Falcão", "Guimarães", "Simões", "Figueiredo", "Monteiro",
+    "Silva",
+    "Santos",
+    "Oliveira",
+    "Souza",
+    "Rodrigues",
+    "Ferreira",
+    "Alves",
+    "Pereira",
+    "Lima",
+    "Gomes",
+    "Costa",
+    "Ribeiro",
+    "Martins",
+    "Carvalho",
+    "Almeida",
+    "Lopes",
+    "Soares",
+    "Fernandes",
+    "Vieira",
+    "Barbosa",
+    "Rocha",
+    "Dias",
+    "Nascimento",
+    "Andrade",
+    "Moreira",
+    "Nunes",
+    "Marques",
+    "Machado",
+    "Mendes",
+    "Freitas",
+    "Cardoso",
+    "Ramos",
+    "Gonçalves",
+    "Santana",
+    "Teixeira",
+    "Araújo",
+    "Cavalcanti",
+    "Magalhães",
+    "Conceição",
+    "Assunção",
+    "Brandão",
+    "Falcão",
+    "Guimarães",
+    "Simões",
+    "Figueiredo",
+    "Monteiro",
 )
 PARTICLES = ("", "", "da ", "de ", "dos ")
 ACCENTED = {
-    "JOSE": "José", "JOAO": "João", "ANTONIO": "Antônio", "MARCIA": "Márcia",
-    "LUCIA": "Lúcia", "SERGIO": "Sérgio", "FABIO": "Fábio", "MONICA": "Mônica",
-    "PATRICIA": "Patrícia", "VITORIA": "Vitória", "CONCEICAO": "Conceição",
-    "FLAVIA": "Flávia", "CLAUDIO": "Cláudio", "ANDREIA": "Andréia", "MARCIO": "Márcio",
+    "JOSE": "José",
+    "JOAO": "João",
+    "ANTONIO": "Antônio",
+    "MARCIA": "Márcia",
+    "LUCIA": "Lúcia",
+    "SERGIO": "Sérgio",
+    "FABIO": "Fábio",
+    "MONICA": "Mônica",
+    "PATRICIA": "Patrícia",
+    "VITORIA": "Vitória",
+    "CONCEICAO": "Conceição",
+    "FLAVIA": "Flávia",
+    "CLAUDIO": "Cláudio",
+    "ANDREIA": "Andréia",
+    "MARCIO": "Márcio",
 }
 SAMPLE_CHUNK_ROWS = 1_000_000
 
@@ -53,11 +104,13 @@ def registry_table(rows: int, seed: int = 0, start_id: int = 0) -> pa.Table:
     style = rng.integers(0, 3, rows)
     full = pc.if_else(pa.array(style == 0), pc.utf8_upper(full), full)
     full = pc.if_else(pa.array(style == 1), pc.utf8_title(full), full)
-    return pa.table({
-        "student_id": pa.array(np.arange(start_id, start_id + rows), pa.int64()),
-        "nome": full,
-        "enrolled": pa.array(rng.integers(2000, 2027, rows).astype(np.int16)),
-    })
+    return pa.table(
+        {
+            "student_id": pa.array(np.arange(start_id, start_id + rows), pa.int64()),
+            "nome": full,
+            "enrolled": pa.array(rng.integers(2000, 2027, rows).astype(np.int16)),
+        }
+    )
 
 
 def write_registry(path: Path, rows: int, seed: int = 0) -> None:

@@ -31,7 +31,9 @@ MAX_FIRST_NAME_LEN = 32
 TITLES = ("dr", "dra", "sr", "sra", "srta", "prof", "profa", "pe", "revdo")
 PARTICLES = ("de", "da", "do", "das", "dos", "e", "di", "del", "van", "von")
 _SKIPPED = "|".join(TITLES + PARTICLES)
-_FIRST_NAME_RE = rf"^[^a-z]*(?:(?:{_SKIPPED}|[a-z])(?:[^a-z]+|$))*(?P<first>[a-z]{{2,}})"
+_FIRST_NAME_RE = (
+    rf"^[^a-z]*(?:(?:{_SKIPPED}|[a-z])(?:[^a-z]+|$))*(?P<first>[a-z]{{2,}})"
+)
 _FIRST_WORD_RE = r"(?P<first>[a-z]+)"
 
 
@@ -87,7 +89,11 @@ def encode(names: list[str] | pa.Array) -> tuple[np.ndarray, np.ndarray]:
     offsets = np.frombuffer(array.buffers()[1], np.int32)[
         array.offset : array.offset + len(array) + 1
     ]
-    data = np.frombuffer(array.buffers()[2], np.uint8) if len(array) else np.zeros(0, np.uint8)
+    data = (
+        np.frombuffer(array.buffers()[2], np.uint8)
+        if len(array)
+        else np.zeros(0, np.uint8)
+    )
     lengths = np.diff(offsets).astype(np.int64)
     max_len = max(int(lengths.max(initial=0)), 1)
     positions = np.arange(max_len)

@@ -19,8 +19,13 @@ def tiny_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("tiny-run")
     config = TrainConfig(
         model=ModelConfig(arch="bigru", embedding_dim=16, hidden_size=24),
-        epochs=2, batch_size=64, lr=3e-3, max_train_names=TINY_TRAIN_NAMES,
-        calibration_fraction=0.05, threads=1, device="cpu",
+        epochs=2,
+        batch_size=64,
+        lr=3e-3,
+        max_train_names=TINY_TRAIN_NAMES,
+        calibration_fraction=0.05,
+        threads=1,
+        device="cpu",
     )
     logging.getLogger("nscore").setLevel(logging.WARNING)
     train(config, out)

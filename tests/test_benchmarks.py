@@ -159,10 +159,16 @@ def test_render_takes_chosen_files(tmp_path: Path) -> None:
 def test_ratio_scoring_path_against_loop() -> None:
     rows = [
         {
-            "kind": "scoring", "model": "rnn", "device": "cpu", "backend": backend,
-            "layout": layout, "batch_size": batch_size, "names_per_s": rate,
-            "names_per_s_min": rate, "names_per_s_max": rate,
-        }  # fmt: skip
+            "kind": "scoring",
+            "model": "rnn",
+            "device": "cpu",
+            "backend": backend,
+            "layout": layout,
+            "batch_size": batch_size,
+            "names_per_s": rate,
+            "names_per_s_min": rate,
+            "names_per_s_max": rate,
+        }
         for backend, layout, batch_size, rate in (
             ("onnxruntime", "bucketed", 8192, 6000.0),
             ("pytorch", "one-by-one", 1, 100.0),

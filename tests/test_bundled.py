@@ -47,7 +47,9 @@ def test_bundled_model_matches_its_card(name: str, validation) -> None:
 
 
 def test_best_model_accuracy(validation) -> None:
-    probs = OnnxModel("best", provider="cpu").prob_female(pa.array(validation.names, pa.string()))
+    probs = OnnxModel("best", provider="cpu").prob_female(
+        pa.array(validation.names, pa.string())
+    )
     metrics = classification_metrics(validation.labels, probs, validation.weights)
     assert metrics["accuracy"] >= BEST_MIN_ACCURACY
 

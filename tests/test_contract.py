@@ -49,10 +49,19 @@ def test_contract_columns_and_types(tiny_model: Path) -> None:
 
 def test_row_order_with_duplicates_and_nulls(tiny_model: Path) -> None:
     names = ["Ana", None, "ANA", "José", "", "Ana", None, "josé da silva"]
-    scored = nscore.score_table(pa.table({"nome": names, "row": range(8)}), model=tiny_model)
+    scored = nscore.score_table(
+        pa.table({"nome": names, "row": range(8)}), model=tiny_model
+    )
     assert scored["row"].to_pylist() == list(range(8))
     assert scored["first_name"].to_pylist() == [
-        "ana", None, "ana", "jose", None, "ana", None, "jose",
+        "ana",
+        None,
+        "ana",
+        "jose",
+        None,
+        "ana",
+        None,
+        "jose",
     ]
     assert scored["abstention_reason"].to_pylist()[1] == "missing"
     assert scored["abstention_reason"].to_pylist()[4] == "missing"
@@ -74,8 +83,14 @@ def test_each_abstention_reason(tiny_model: Path) -> None:
     names = [None, "", "   ", "12345", "Иван", "a" * 40, ambiguous, "Maria"]
     scored = nscore.score_table(pa.table({"nome": names}), model=tiny_model)
     assert scored["abstention_reason"].to_pylist() == [
-        "missing", "missing", "no_letters", "no_letters", "no_letters", "too_long",
-        "ambiguous", None,
+        "missing",
+        "missing",
+        "no_letters",
+        "no_letters",
+        "no_letters",
+        "too_long",
+        "ambiguous",
+        None,
     ]
     assert scored["abstained"].to_pylist() == [True] * 7 + [False]
     assert scored["gender"].to_pylist()[:7] == [None] * 7
@@ -84,7 +99,9 @@ def test_each_abstention_reason(tiny_model: Path) -> None:
 
 def test_threshold_half_never_ambiguous(tiny_model: Path) -> None:
     ambiguous = census_name_with_share(0.4, 0.6)
-    scored = nscore.score_table(pa.table({"nome": [ambiguous]}), model=tiny_model, threshold=0.5)
+    scored = nscore.score_table(
+        pa.table({"nome": [ambiguous]}), model=tiny_model, threshold=0.5
+    )
     assert scored["abstained"].to_pylist() == [False]
     assert scored["gender"][0].as_py() in ("F", "M")
 
@@ -120,7 +137,9 @@ def test_name_in_first_or_late_batch(tiny_model: Path) -> None:
 def test_keep_limits_columns(tmp_path: Path, tiny_model: Path) -> None:
     source = tmp_path / "r.parquet"
     pq.write_table(pa.table({"id": [1], "nome": ["Ana"], "secret": ["x"]}), source)
-    result = run_cli("run", str(source), "--model", str(tiny_model), "--keep", "id,nome", "--quiet")
+    result = run_cli(
+        "run", str(source), "--model", str(tiny_model), "--keep", "id,nome", "--quiet"
+    )
     assert result.returncode == 0, result.stderr
     scored = pq.read_table(tmp_path / "r.scored.parquet")
     assert scored.schema.names[:2] == ["id", "nome"]
@@ -129,12 +148,24 @@ def test_keep_limits_columns(tmp_path: Path, tiny_model: Path) -> None:
 
 def test_csv_semicolon_latin1_round_trip(tmp_path: Path, tiny_model: Path) -> None:
     source = tmp_path / "alunos.csv"
-    rows = ["matricula;nome;curso", "1;JOSÉ DA CONCEIÇÃO;Física", "2;Márcia Gonçalves;Letras"]
+    rows = [
+        "matricula;nome;curso",
+        "1;JOSÉ DA CONCEIÇÃO;Física",
+        "2;Márcia Gonçalves;Letras",
+    ]
     source.write_bytes("\n".join(rows).encode("latin-1"))
     output = tmp_path / "alunos.scored.csv"
     result = run_cli(
-        "run", str(source), "--model", str(tiny_model), "--delimiter", ";",
-        "--encoding", "latin-1", "--output", str(output),
+        "run",
+        str(source),
+        "--model",
+        str(tiny_model),
+        "--delimiter",
+        ";",
+        "--encoding",
+        "latin-1",
+        "--output",
+        str(output),
     )
     assert result.returncode == 0, result.stderr
     scored = pacsv.read_csv(output, parse_options=pacsv.ParseOptions(delimiter=";"))

@@ -15,8 +15,12 @@ from nscore.score.model import OnnxModel, cuda_driver_present
 from nscore.text import encode
 from nscore.train.loop import resolve_device
 
-needs_torch_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="torch sees no CUDA GPU")
-needs_ort_cuda = pytest.mark.skipif(not cuda_driver_present(), reason="no NVIDIA driver library")
+needs_torch_cuda = pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="torch sees no CUDA GPU"
+)
+needs_ort_cuda = pytest.mark.skipif(
+    not cuda_driver_present(), reason="no NVIDIA driver library"
+)
 
 
 @pytest.mark.gpu

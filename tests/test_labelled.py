@@ -18,7 +18,10 @@ from nscore.data import census_names, read_labelled_file
 def labelled_csv(tmp_path_factory) -> Path:
     data = census_names()
     path = tmp_path_factory.mktemp("labelled") / "alunos.csv"
-    rows = [f"{name.title()} da Silva,{'FM'[label]}" for name, label in zip(data.names[:800], data.labels[:800])]
+    rows = [
+        f"{name.title()} da Silva,{'FM'[label]}"
+        for name, label in zip(data.names[:800], data.labels[:800])
+    ]
     path.write_text("nome,sexo\n" + "\n".join(rows) + "\n,F\nAna,\n", encoding="utf-8")
     return path
 
@@ -46,24 +49,60 @@ def test_labelled_file_rejects_other_labels(tmp_path: Path) -> None:
 def test_train_and_evaluate_on_file(labelled_csv: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     runner = CliRunner()
-    trained = runner.invoke(cli, [
-        "train", "--data", str(labelled_csv), "--name-column", "nome", "--label-column", "sexo",
-        "--arch", "rnn", "--epochs", "1", "--batch-size", "64", "--threads", "1", "--out", str(out),
-    ])
+    trained = runner.invoke(
+        cli,
+        [
+            "train",
+            "--data",
+            str(labelled_csv),
+            "--name-column",
+            "nome",
+            "--label-column",
+            "sexo",
+            "--arch",
+            "rnn",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "64",
+            "--threads",
+            "1",
+            "--out",
+            str(out),
+        ],
+    )
     assert trained.exit_code == 0, trained.output
     assert json.loads((out / "metrics.json").read_text())["names"] == 160
-    evaluated = runner.invoke(cli, [
-        "evaluate", str(out / "checkpoint.pt"), str(labelled_csv), "--name-column", "nome",
-        "--label-column", "sexo", "--json",
-    ])
+    evaluated = runner.invoke(
+        cli,
+        [
+            "evaluate",
+            str(out / "checkpoint.pt"),
+            str(labelled_csv),
+            "--name-column",
+            "nome",
+            "--label-column",
+            "sexo",
+            "--json",
+        ],
+    )
     assert evaluated.exit_code == 0, evaluated.output
     assert json.loads(evaluated.output)["names"] == 800
 
 
 def test_evaluate_bundled_model_on_file(labelled_csv: Path) -> None:
-    result = CliRunner().invoke(cli, [
-        "evaluate", "best", str(labelled_csv), "--name-column", "nome", "--label-column", "sexo",
-        "--json",
-    ])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "evaluate",
+            "best",
+            str(labelled_csv),
+            "--name-column",
+            "nome",
+            "--label-column",
+            "sexo",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["accuracy"] > 0.95

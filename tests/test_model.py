@@ -8,7 +8,12 @@ from nscore.data import census_names, split
 from nscore.model import ARCHITECTURES, ModelConfig, NameClassifier, count_parameters
 from nscore.text import encode
 
-REFERENCE_PARAMETERS = {"rnn": 10_977, "lstm": 37_827, "bilstm": 94_877, "bigru": 71_977}
+REFERENCE_PARAMETERS = {
+    "rnn": 10_977,
+    "lstm": 37_827,
+    "bilstm": 94_877,
+    "bigru": 71_977,
+}
 
 
 @pytest.mark.parametrize("arch", list(REFERENCE_PARAMETERS))
@@ -24,7 +29,9 @@ def test_padded_batch_equals_names_alone(arch: str) -> None:
     names = ["ana", "maria", "jose", "bartolomeu", "li", "conceicao"]
     with torch.no_grad():
         batch = model(*map(torch.from_numpy, encode(names))).numpy()
-        alone = np.concatenate([model(*map(torch.from_numpy, encode([n]))).numpy() for n in names])
+        alone = np.concatenate(
+            [model(*map(torch.from_numpy, encode([n]))).numpy() for n in names]
+        )
     assert np.abs(batch - alone).max() < 1e-6
 
 
@@ -50,7 +57,9 @@ def test_training_steps_lower_loss() -> None:
     losses = []
     for step in range(300):
         rows = torch.randint(0, len(names), (64,))
-        loss = torch.nn.functional.cross_entropy(model(tokens[rows], lengths[rows]), labels[rows])
+        loss = torch.nn.functional.cross_entropy(
+            model(tokens[rows], lengths[rows]), labels[rows]
+        )
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -153,7 +153,9 @@ def test_spark_rejects_bad_columns(spark, dataset: Path, tiny_model: Path) -> No
         nspark.score(df, "nome", tiny_model, threads=0)
 
 
-def test_spark_renames_result_named_input(spark, dataset: Path, tiny_model: Path) -> None:
+def test_spark_renames_result_named_input(
+    spark, dataset: Path, tiny_model: Path
+) -> None:
     df = spark.read.parquet(str(dataset)).withColumnRenamed("enrolled", "gender")
     scored = nspark.score(df, "nome", tiny_model)
     assert scored.columns[:3] == ["student_id", "nome", "input_gender"]

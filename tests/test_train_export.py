@@ -29,7 +29,10 @@ def test_onnx_has_dynamic_axes_and_metadata(tiny_model: Path) -> None:
     proto = onnx.load(str(tiny_model))
     inputs = {i.name: i for i in proto.graph.input}
     assert list(inputs) == ["tokens", "lengths"]
-    assert [d.dim_param for d in inputs["tokens"].type.tensor_type.shape.dim] == ["batch", "sequence"]
+    assert [d.dim_param for d in inputs["tokens"].type.tensor_type.shape.dim] == [
+        "batch",
+        "sequence",
+    ]
     assert inputs["tokens"].type.tensor_type.elem_type == onnx.TensorProto.INT64
     assert [o.name for o in proto.graph.output] == ["logits"]
     meta = {p.key: p.value for p in proto.metadata_props}
@@ -37,7 +40,8 @@ def test_onnx_has_dynamic_axes_and_metadata(tiny_model: Path) -> None:
     assert len(meta["weights_sha256"]) == 64
     gru = [n for n in proto.graph.node if n.op_type == "GRU"]
     assert gru and all(
-        any(a.name == "linear_before_reset" and a.i == 1 for a in n.attribute) for n in gru
+        any(a.name == "linear_before_reset" and a.i == 1 for a in n.attribute)
+        for n in gru
     )
 
 

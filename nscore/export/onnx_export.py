@@ -56,7 +56,9 @@ def build_metadata(model: NameClassifier, stored: dict) -> dict[str, str]:
     sha = weights_sha256(model)
     arch = stored["model_config"]["arch"]
     metrics = stored.get("metrics", {})
-    summary = {k: metrics[k] for k in ("accuracy", "weighted_accuracy", "ece") if k in metrics}
+    summary = {
+        k: metrics[k] for k in ("accuracy", "weighted_accuracy", "ece") if k in metrics
+    }
     return {
         "nscore_format": ONNX_FORMAT,
         "nscore_version": nscore.__version__,
@@ -96,11 +98,16 @@ def max_abs_diff(run, reference: np.ndarray, names: list[str]) -> float:
         for start in range(0, count, batch_size):
             tokens, lengths = encode(names[start : start + batch_size])
             logits = run(tokens, lengths)
-            worst = max(worst, float(np.abs(logits - reference[start : start + batch_size]).max()))
+            worst = max(
+                worst,
+                float(np.abs(logits - reference[start : start + batch_size]).max()),
+            )
     return worst
 
 
-def export_model(model: NameClassifier, metadata: dict[str, str], out_dir: Path) -> ExportResult:
+def export_model(
+    model: NameClassifier, metadata: dict[str, str], out_dir: Path
+) -> ExportResult:
     out_dir.mkdir(parents=True, exist_ok=True)
     arch = metadata["arch"]
     onnx_path, ts_path = out_dir / f"{arch}.onnx", out_dir / f"{arch}.pt"
@@ -113,8 +120,13 @@ def export_model(model: NameClassifier, metadata: dict[str, str], out_dir: Path)
         # packed sequence converts lengths to a tensor; both are expected here.
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            model, example, str(onnx_path), dynamo=False, opset_version=OPSET,
-            input_names=["tokens", "lengths"], output_names=["logits"],
+            model,
+            example,
+            str(onnx_path),
+            dynamo=False,
+            opset_version=OPSET,
+            input_names=["tokens", "lengths"],
+            output_names=["logits"],
             dynamic_axes={
                 "tokens": {0: "batch", 1: "sequence"},
                 "lengths": {0: "batch"},
@@ -132,7 +144,9 @@ def export_model(model: NameClassifier, metadata: dict[str, str], out_dir: Path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         traced = torch.jit.trace(model, example)
-    torch.jit.save(traced, str(ts_path), _extra_files={"nscore.json": json.dumps(metadata)})
+    torch.jit.save(
+        traced, str(ts_path), _extra_files={"nscore.json": json.dumps(metadata)}
+    )
     seconds["torchscript"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -149,21 +163,35 @@ def verify(model: NameClassifier, onnx_path: Path, ts_path: Path) -> dict[str, f
     """
     names = verification_names()
     with torch.no_grad():
-        alone = np.concatenate([model(*map(torch.from_numpy, encode([n]))).numpy() for n in names])
+        alone = np.concatenate(
+            [model(*map(torch.from_numpy, encode([n]))).numpy() for n in names]
+        )
         padded = torch.from_numpy
-        eager = lambda t, l: model(padded(t), padded(l)).numpy()  # noqa: E731
+        eager = lambda t, l: model(padded(t), padded(l)).numpy()
         traced = torch.jit.load(str(ts_path))
-        session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(
+            str(onnx_path), providers=["CPUExecutionProvider"]
+        )
         diffs = {
             "pytorch_padded": max_abs_diff(eager, alone, names),
-            "torchscript": max_abs_diff(lambda t, l: traced(padded(t), padded(l)).numpy(), alone, names),
+            "torchscript": max_abs_diff(
+                lambda t, l: traced(padded(t), padded(l)).numpy(), alone, names
+            ),
             "onnxruntime": max_abs_diff(
-                lambda t, l: session.run(None, {"tokens": t, "lengths": l})[0], alone, names
+                lambda t, l: session.run(None, {"tokens": t, "lengths": l})[0],
+                alone,
+                names,
             ),
         }
     for backend, diff in diffs.items():
         status = "ok" if diff <= TOLERANCE else "FAILED"
-        log.info("verify %-15s max |diff| %.2e (tolerance %.0e) %s", backend, diff, TOLERANCE, status)
+        log.info(
+            "verify %-15s max |diff| %.2e (tolerance %.0e) %s",
+            backend,
+            diff,
+            TOLERANCE,
+            status,
+        )
     failed = {k: v for k, v in diffs.items() if v > TOLERANCE}
     if failed:
         raise ExportVerificationError(

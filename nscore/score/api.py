@@ -34,7 +34,9 @@ def score_table(
     """
     column = find_name_column(table.schema, column)
     scorer = Scorer(model, lookup=lookup, threshold=threshold, provider=provider)
-    batches = [scorer.score_batch(b, column, keep) for b in table.to_batches(batch_rows)]
+    batches = [
+        scorer.score_batch(b, column, keep) for b in table.to_batches(batch_rows)
+    ]
     if not batches:
         empty = pa.RecordBatch.from_pylist([], schema=table.schema)
         return pa.Table.from_batches([scorer.score_batch(empty, column, keep)])

@@ -37,7 +37,14 @@ CPU_BUCKET_SIZE = 4096
 CUDA_BUCKET_SIZE = 65536
 DEFAULT_BUCKET_SIZE = None  # CPU_BUCKET_SIZE or CUDA_BUCKET_SIZE, by provider
 PROVIDERS = ("auto", "cpu", "cuda")
-REQUIRED_METADATA = ("model_id", "arch", "vocab", "labels", "normalization", "temperature")
+REQUIRED_METADATA = (
+    "model_id",
+    "arch",
+    "vocab",
+    "labels",
+    "normalization",
+    "temperature",
+)
 _ORT_STATE = ort.capi.onnxruntime_pybind11_state
 _LOAD_ERRORS = (
     _ORT_STATE.Fail,
@@ -52,9 +59,13 @@ _LOAD_ERRORS = (
 def resolve_model_path(model: str | os.PathLike) -> Path:
     """Return the file for a bundled model name or a path to an `.onnx` file."""
     if str(model) in BUNDLED:
-        path = Path(str(importlib.resources.files("nscore") / "models" / f"{model}.onnx"))
+        path = Path(
+            str(importlib.resources.files("nscore") / "models" / f"{model}.onnx")
+        )
         if not path.is_file():
-            raise ModelError(f"bundled model {model!r} is missing from this installation ({path})")
+            raise ModelError(
+                f"bundled model {model!r} is missing from this installation ({path})"
+            )
         return path
     path = Path(model)
     if not path.exists():
@@ -63,7 +74,9 @@ def resolve_model_path(model: str | os.PathLike) -> Path:
             f"bundled models {', '.join(BUNDLED)}"
         )
     if path.is_dir():
-        raise ModelError(f"model {str(path)!r} is a directory: pass the .onnx file inside it")
+        raise ModelError(
+            f"model {str(path)!r} is a directory: pass the .onnx file inside it"
+        )
     return path
 
 
@@ -87,7 +100,9 @@ def session_options(threads: int, spinning: bool) -> ort.SessionOptions:
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     # Spinning threads burn the cores that the reader and writer threads need.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+    options.add_session_config_entry(
+        "session.intra_op.allow_spinning", "1" if spinning else "0"
+    )
     options.log_severity_level = 3
     return options
 
@@ -109,7 +124,9 @@ class ModelInfo:
     metadata: dict[str, str]
 
 
-def read_model_info(path: Path, proto_metadata: dict[str, str], inputs: list, outputs: list) -> ModelInfo:
+def read_model_info(
+    path: Path, proto_metadata: dict[str, str], inputs: list, outputs: list
+) -> ModelInfo:
     """Check that a session's model is an nscore model this version can score with."""
     missing = [k for k in REQUIRED_METADATA if k not in proto_metadata]
     if proto_metadata.get("nscore_format") != ONNX_FORMAT or missing:
@@ -159,7 +176,9 @@ def read_model_info(path: Path, proto_metadata: dict[str, str], inputs: list, ou
             'so the metadata must say ["F", "M"]: export it again with `nscore export`'
         )
     if vocab != list(VOCAB):
-        raise ModelError(f"{path} uses a different vocabulary than this nscore: re-export it")
+        raise ModelError(
+            f"{path} uses a different vocabulary than this nscore: re-export it"
+        )
     if proto_metadata["normalization"] != NORMALIZATION:
         raise ModelError(
             f"{path} expects normalization {proto_metadata['normalization']!r} but this nscore "
@@ -188,22 +207,31 @@ class OnnxModel:
         spinning: bool = False,
     ) -> None:
         if provider not in PROVIDERS:
-            raise ModelError(f"unknown provider {provider!r}: use one of {', '.join(PROVIDERS)}")
+            raise ModelError(
+                f"unknown provider {provider!r}: use one of {', '.join(PROVIDERS)}"
+            )
         path = resolve_model_path(model)
         options = session_options(threads or default_threads(), spinning)
         self.session = self._create_session(path, options, provider)
         self.provider = self.session.get_providers()[0]
         on_cuda = self.provider == "CUDAExecutionProvider"
-        self.bucket_size = bucket_size or (CUDA_BUCKET_SIZE if on_cuda else CPU_BUCKET_SIZE)
+        self.bucket_size = bucket_size or (
+            CUDA_BUCKET_SIZE if on_cuda else CPU_BUCKET_SIZE
+        )
         meta = self.session.get_modelmeta().custom_metadata_map
         self.info = read_model_info(
             path, meta, self.session.get_inputs(), self.session.get_outputs()
         )
 
     @staticmethod
-    def _create_session(path: Path, options: ort.SessionOptions, provider: str) -> ort.InferenceSession:
+    def _create_session(
+        path: Path, options: ort.SessionOptions, provider: str
+    ) -> ort.InferenceSession:
         want_cuda = provider in ("auto", "cuda")
-        has_cuda = "CUDAExecutionProvider" in ort.get_available_providers() and cuda_driver_present()
+        has_cuda = (
+            "CUDAExecutionProvider" in ort.get_available_providers()
+            and cuda_driver_present()
+        )
         if provider == "cuda" and not has_cuda:
             raise ModelError(
                 "provider 'cuda' requested but no CUDA GPU or onnxruntime-gpu build is available: "
@@ -214,15 +242,21 @@ class OnnxModel:
                 if hasattr(ort, "preload_dlls"):
                     ort.preload_dlls()
                 session = ort.InferenceSession(
-                    str(path), options, providers=["CUDAExecutionProvider", "CPUExecutionProvider"]
+                    str(path),
+                    options,
+                    providers=["CUDAExecutionProvider", "CPUExecutionProvider"],
                 )
                 if session.get_providers()[0] == "CUDAExecutionProvider":
                     log.info("scoring with onnxruntime on CUDA")
                     return session
                 if provider == "cuda":
-                    raise ModelError("onnxruntime could not start CUDA: use --provider cpu")
+                    raise ModelError(
+                        "onnxruntime could not start CUDA: use --provider cpu"
+                    )
                 log.info("onnxruntime could not start CUDA; scoring on CPU")
-            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            session = ort.InferenceSession(
+                str(path), options, providers=["CPUExecutionProvider"]
+            )
         except _LOAD_ERRORS as error:
             raise ModelError(
                 f"cannot load model {path}: {error}; the file is not a valid ONNX "
@@ -242,7 +276,9 @@ class OnnxModel:
             return binding.copy_outputs_to_cpu()[0]
         return self.session.run(None, {"tokens": tokens, "lengths": lengths})[0]
 
-    def prob_female(self, first_names: pa.Array, temperature: float | None = None) -> np.ndarray:
+    def prob_female(
+        self, first_names: pa.Array, temperature: float | None = None
+    ) -> np.ndarray:
         """Return P(F) for normalized first names without nulls, in their order.
 
         The model's own fitted temperature applies unless `temperature` is given
@@ -259,7 +295,9 @@ class OnnxModel:
             width = int(lengths[bucket[0]])
             for start in range(0, len(bucket), self.bucket_size):
                 rows = bucket[start : start + self.bucket_size]
-                logits = self.logits(tokens[rows, :width], lengths[rows]).astype(np.float64)
+                logits = self.logits(tokens[rows, :width], lengths[rows]).astype(
+                    np.float64
+                )
                 scaled = logits / temperature
                 probs[rows] = 1.0 / (1.0 + np.exp(scaled[:, 1] - scaled[:, 0]))
         return probs

@@ -18,7 +18,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from nscore.data import LABELS, SPLIT_SEED, LabelledNames, census_names, read_labelled_file, split
+from nscore.data import (
+    LABELS,
+    SPLIT_SEED,
+    LabelledNames,
+    census_names,
+    read_labelled_file,
+    split,
+)
 from nscore.model import ModelConfig, NameClassifier, count_parameters
 from nscore.text import NORMALIZATION, VOCAB, encode
 from nscore.train.metrics import classification_metrics, format_report
@@ -38,7 +45,9 @@ class TrainConfig:
     lr: float = 3e-4
     weight_decay: float = 0.0
     schedule: str = "constant"  # or "onecycle"
-    patience: int = 0  # epochs without a better valid loss before stopping; 0 keeps going
+    patience: int = (
+        0  # epochs without a better valid loss before stopping; 0 keeps going
+    )
     target: str = "label"  # or "share": the census female share as a soft target
     label_smoothing: float = 0.0
     rule: str = "exclusive"
@@ -61,14 +70,18 @@ def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' requested but torch sees no CUDA GPU: use --device cpu")
+        raise ValueError(
+            "device 'cuda' requested but torch sees no CUDA GPU: use --device cpu"
+        )
     return torch.device(device)
 
 
 def load_data(config: TrainConfig) -> tuple[LabelledNames, LabelledNames]:
     """Return the (train, valid) split that the config names."""
     if config.data:
-        data = read_labelled_file(Path(config.data), config.name_column, config.label_column)
+        data = read_labelled_file(
+            Path(config.data), config.name_column, config.label_column
+        )
     else:
         data = census_names(config.rule, config.min_share)
     return split(data, config.split_seed)
@@ -93,7 +106,9 @@ def targets_for(data: LabelledNames, target: str) -> torch.Tensor:
 
 
 @torch.no_grad()
-def predict_logits(model: nn.Module, names: list[str], device: torch.device) -> np.ndarray:
+def predict_logits(
+    model: nn.Module, names: list[str], device: torch.device
+) -> np.ndarray:
     """Score names in length-sorted batches and return logits (n, 2) in input order."""
     model.eval()
     tokens, lengths = encode(names)
@@ -135,7 +150,9 @@ def evaluate_loss(
     model: nn.Module, data: LabelledNames, target: str, device: torch.device
 ) -> tuple[float, np.ndarray]:
     logits = predict_logits(model, data.names, device)
-    loss = nn.functional.cross_entropy(torch.from_numpy(logits), targets_for(data, target))
+    loss = nn.functional.cross_entropy(
+        torch.from_numpy(logits), targets_for(data, target)
+    )
     return float(loss), logits
 
 
@@ -152,11 +169,17 @@ def train(config: TrainConfig, out_dir: Path) -> dict:
         train_data, config.calibration_fraction, config.split_seed
     )
     if config.max_train_names:
-        train_data = train_data.take(np.arange(min(config.max_train_names, len(train_data))))
+        train_data = train_data.take(
+            np.arange(min(config.max_train_names, len(train_data)))
+        )
     model = NameClassifier(config.model).to(device)
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
-    ) if config.weight_decay else torch.optim.Adam(model.parameters(), lr=config.lr)
+    optimizer = (
+        torch.optim.AdamW(
+            model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+        )
+        if config.weight_decay
+        else torch.optim.Adam(model.parameters(), lr=config.lr)
+    )
     steps_per_epoch = math.ceil(len(train_data) / config.batch_size)
     scheduler = None
     if config.schedule == "onecycle":
@@ -164,7 +187,9 @@ def train(config: TrainConfig, out_dir: Path) -> dict:
             optimizer, max_lr=config.lr, total_steps=config.epochs * steps_per_epoch
         )
     elif config.schedule != "constant":
-        raise ValueError(f"unknown schedule {config.schedule!r}: use constant or onecycle")
+        raise ValueError(
+            f"unknown schedule {config.schedule!r}: use constant or onecycle"
+        )
 
     tokens, lengths = encode(train_data.names)
     tokens, lengths = torch.from_numpy(tokens), torch.from_numpy(lengths)
@@ -172,8 +197,11 @@ def train(config: TrainConfig, out_dir: Path) -> dict:
     generator = torch.Generator().manual_seed(config.seed)
     log.info(
         "training %s (%s parameters) on %s names, validating on %s, device %s",
-        config.model.arch, f"{count_parameters(model):,}", f"{len(train_data):,}",
-        f"{len(valid):,}", device,
+        config.model.arch,
+        f"{count_parameters(model):,}",
+        f"{len(train_data):,}",
+        f"{len(valid):,}",
+        device,
     )
 
     best = {"valid_loss": math.inf, "epoch": 0}
@@ -183,7 +211,9 @@ def train(config: TrainConfig, out_dir: Path) -> dict:
         model.train()
         epoch_start = time.perf_counter()
         total_loss = 0.0
-        for rows in torch.randperm(len(train_data), generator=generator).split(config.batch_size):
+        for rows in torch.randperm(len(train_data), generator=generator).split(
+            config.batch_size
+        ):
             batch_lengths = lengths[rows]
             batch_tokens = tokens[rows, : int(batch_lengths.max())].to(device)
             logits = model(batch_tokens, batch_lengths.to(device))
@@ -198,17 +228,26 @@ def train(config: TrainConfig, out_dir: Path) -> dict:
             total_loss += loss.item() * len(rows)
         names_per_s = len(train_data) / (time.perf_counter() - epoch_start)
         valid_loss, valid_logits = evaluate_loss(model, valid, config.target, device)
-        valid_acc = float(((valid_logits[:, 1] > valid_logits[:, 0]) == valid.labels).mean())
+        valid_acc = float(
+            ((valid_logits[:, 1] > valid_logits[:, 0]) == valid.labels).mean()
+        )
         log.info(
             "epoch %3d | train loss %.4f | valid loss %.4f | valid acc %.2f%% | %s names/s",
-            epoch, total_loss / len(train_data), valid_loss, 100 * valid_acc,
+            epoch,
+            total_loss / len(train_data),
+            valid_loss,
+            100 * valid_acc,
             f"{names_per_s:,.0f}",
         )
         if valid_loss < best["valid_loss"]:
             best = {"valid_loss": valid_loss, "epoch": epoch}
-            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+            best_state = {
+                k: v.detach().cpu().clone() for k, v in model.state_dict().items()
+            }
         elif config.patience and epoch - best["epoch"] >= config.patience:
-            log.info("stopping early: no better valid loss for %d epochs", config.patience)
+            log.info(
+                "stopping early: no better valid loss for %d epochs", config.patience
+            )
             break
     train_seconds = time.perf_counter() - started
 
@@ -246,7 +285,11 @@ def train(config: TrainConfig, out_dir: Path) -> dict:
 
 
 def save_checkpoint(
-    path: Path, model: NameClassifier, config: TrainConfig, metrics: dict, temperature: float
+    path: Path,
+    model: NameClassifier,
+    config: TrainConfig,
+    metrics: dict,
+    temperature: float,
 ) -> None:
     torch.save(
         {
@@ -282,7 +325,9 @@ def load_checkpoint(path: Path) -> tuple[NameClassifier, dict]:
     except (RuntimeError, EOFError, OSError) as error:
         raise ValueError(f"cannot read checkpoint {path}: {error}") from error
     if not isinstance(stored, dict) or stored.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is not an nscore checkpoint (expected format {CHECKPOINT_FORMAT})")
+        raise ValueError(
+            f"{path} is not an nscore checkpoint (expected format {CHECKPOINT_FORMAT})"
+        )
     if stored["vocab"] != list(VOCAB) or stored["normalization"] != NORMALIZATION:
         raise ValueError(
             f"checkpoint {path} uses vocabulary/normalization {stored['normalization']!r}, "

@@ -19,7 +19,9 @@ def expected_calibration_error(labels: np.ndarray, prob_female: np.ndarray) -> f
     for b in range(ECE_BINS):
         in_bin = bins == b
         if in_bin.any():
-            error += in_bin.mean() * abs(correct[in_bin].mean() - confidence[in_bin].mean())
+            error += in_bin.mean() * abs(
+                correct[in_bin].mean() - confidence[in_bin].mean()
+            )
     return float(error)
 
 
@@ -36,13 +38,17 @@ def classification_metrics(
     weights = np.ones(len(labels)) if weights is None else weights
     probs = np.clip(np.stack([prob_female, 1 - prob_female], axis=1), 1e-7, 1 - 1e-7)
     return {
-        "names": int(len(labels)),
+        "names": len(labels),
         "accuracy": float(correct.mean()),
         "weighted_accuracy": float((correct * weights).sum() / weights.sum()),
         "log_loss": float(log_loss(labels, probs, labels=[0, 1])),
         "ece": expected_calibration_error(labels, prob_female),
         "report": classification_report(
-            labels, predicted, labels=[0, 1], target_names=list(LABELS), output_dict=True,
+            labels,
+            predicted,
+            labels=[0, 1],
+            target_names=list(LABELS),
+            output_dict=True,
             zero_division=0,
         ),
         "confusion_matrix": confusion_matrix(labels, predicted, labels=[0, 1]).tolist(),
@@ -53,9 +59,11 @@ def format_report(metrics: dict) -> str:
     """Render metrics as the text a person reads at the end of training or evaluation."""
     report = metrics["report"]
     lines = [
-        f"names {metrics['names']:,} | accuracy {metrics['accuracy']:.2%} | "
-        f"weighted accuracy {metrics['weighted_accuracy']:.2%} | "
-        f"log loss {metrics['log_loss']:.4f} | ECE {metrics['ece']:.4f}",
+        (
+            f"names {metrics['names']:,} | accuracy {metrics['accuracy']:.2%} | "
+            f"weighted accuracy {metrics['weighted_accuracy']:.2%} | "
+            f"log loss {metrics['log_loss']:.4f} | ECE {metrics['ece']:.4f}"
+        ),
         f"{'':>6} {'precision':>9} {'recall':>7} {'f1':>6} {'support':>8}",
     ]
     for label in LABELS:
@@ -65,7 +73,9 @@ def format_report(metrics: dict) -> str:
             f"{row['f1-score']:>6.4f} {int(row['support']):>8,}"
         )
     (ff, fm), (mf, mm) = metrics["confusion_matrix"]
-    lines.append(f"confusion (rows true F/M, columns predicted F/M): [[{ff}, {fm}], [{mf}, {mm}]]")
+    lines.append(
+        f"confusion (rows true F/M, columns predicted F/M): [[{ff}, {fm}], [{mf}, {mm}]]"
+    )
     if "parameters" in metrics:
         lines.append(f"parameters {metrics['parameters']:,}")
     return "\n".join(lines)
