@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import signal
 import sys
 import traceback
@@ -522,22 +521,13 @@ def _spark_module():
 def sample(output: Path, rows: int, seed: int, overwrite: bool) -> None:
     """Write a synthetic student registry (.parquet or .csv) drawn from the census."""
     from nscore.sample import write_registry
+    from nscore.score.pipeline import check_output_target
 
     if output.suffix.lower() not in (".parquet", ".csv"):
         raise click.BadParameter(
             f"{output} must end in .parquet or .csv", param_hint="OUTPUT"
         )
-    if not output.parent.is_dir():
-        raise NscoreError(
-            f"output directory {output.parent} does not exist: create it first"
-        )
-    if not os.access(output.parent, os.W_OK | os.X_OK):
-        raise NscoreError(
-            f"output directory {output.parent} is not writable: check its permissions "
-            "or choose another OUTPUT"
-        )
-    if output.exists() and not overwrite:
-        raise NscoreError(f"{output} already exists: pass --overwrite to replace it")
+    check_output_target(output, overwrite, "OUTPUT")
     write_registry(output, rows, seed)
     click.echo(f"wrote {rows:,} rows to {output}", err=True)
 

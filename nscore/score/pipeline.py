@@ -74,6 +74,13 @@ def plan_output(
             f"output {output} is inside the input directory {input_path}, so a later "
             "run would read it as input: choose another --output"
         )
+    check_output_target(output, overwrite, "--output")
+    return output
+
+
+def check_output_target(output: Path, overwrite: bool, option: str) -> None:
+    """Check that `output` can be written: its directory exists and is writable,
+    and an existing file is replaced only with --overwrite."""
     if not output.parent.is_dir():
         raise InputError(
             f"output directory {output.parent} does not exist: create it first"
@@ -81,13 +88,12 @@ def plan_output(
     if not os.access(output.parent, os.W_OK | os.X_OK):
         raise InputError(
             f"output directory {output.parent} is not writable: check its "
-            "permissions or choose another --output"
+            f"permissions or choose another {option}"
         )
     if output.exists() and not overwrite:
         raise InputError(
             f"output {output} already exists: pass --overwrite to replace it"
         )
-    return output
 
 
 def check_keep(
