@@ -67,7 +67,7 @@ from nscore.score.model import (
     PROVIDERS,
     OnnxModel,
 )
-from nscore.score.pipeline import plan_output
+from nscore.score.pipeline import check_keep, plan_output
 
 CONTRACT_FIELDS = (
     StructField("first_name", StringType()),
@@ -138,7 +138,7 @@ def score(
     spark = df.sparkSession
     large_strings = spark.conf.get(LARGE_VAR_TYPES, "false") == "true"
     column = find_name_column(arrow_schema(df, large_strings), column)
-    keep = _check_columns(df.columns, keep)
+    keep = check_keep(keep, df.columns, option="keep")
     check_threshold(threshold)
     if provider not in PROVIDERS:
         raise ModelError(
@@ -191,18 +191,6 @@ def arrow_schema(df: DataFrame, large_strings: bool) -> pa.Schema:
             f"the input has a column that Arrow cannot carry ({error}): select the "
             "columns to score and pass through before calling score"
         ) from error
-
-
-def _check_columns(names: list[str], keep: list[str] | None) -> list[str] | None:
-    if keep is not None:
-        missing = [name for name in keep if name not in names]
-        if missing:
-            raise InputError(
-                f"keep names columns that are not in the input: {', '.join(missing)}; "
-                f"the input has: {', '.join(names)}"
-            )
-    passthrough_names(keep if keep is not None else names)
-    return keep
 
 
 def ship_model(spark: SparkSession, path: Path, sha256: str) -> str:

@@ -22,7 +22,7 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from nscore.errors import InputError
-from nscore.score.engine import Scorer
+from nscore.score.engine import Scorer, passthrough_names
 from nscore.score.io import (
     DEFAULT_BATCH_ROWS,
     AtomicWriter,
@@ -97,16 +97,20 @@ def check_output_target(output: Path, overwrite: bool, option: str) -> None:
 
 
 def check_keep(
-    keep: list[str] | None, names: list[str], column: str
+    keep: list[str] | None, names: list[str], option: str = "--keep"
 ) -> list[str] | None:
-    if keep is None:
-        return None
-    missing = [k for k in keep if k not in names]
-    if missing:
-        raise InputError(
-            f"--keep names columns that are not in the input: {', '.join(missing)}; "
-            f"the input has: {', '.join(names)}"
-        )
+    """Check the pass-through columns before any row is read; None keeps them all.
+
+    `option` names the setting in the message (`--keep`, or `keep` in Python).
+    """
+    if keep is not None:
+        missing = [k for k in keep if k not in names]
+        if missing:
+            raise InputError(
+                f"{option} names columns that are not in the input: "
+                f"{', '.join(missing)}; the input has: {', '.join(names)}"
+            )
+    passthrough_names(keep if keep is not None else names)
     return keep
 
 
@@ -127,9 +131,11 @@ def score_file(
     before = dataclasses.replace(scorer.stats)
     output = plan_output(input_path, output, overwrite)
     csv_options = csv_options or CsvOptions()
+
     source = open_input(input_path, batch_rows, csv_options)
     column = find_name_column(source.schema, column)
-    keep = check_keep(keep, source.schema.names, column)
+    keep = check_keep(keep, source.schema.names)
+
     empty = pa.RecordBatch.from_pylist([], schema=source.schema)
     schema = scorer.score_batch(empty, column, keep).schema
     writer = AtomicWriter(output, schema, csv_options.delimiter)
@@ -141,6 +147,7 @@ def score_file(
         disable=quiet or not sys.stderr.isatty(),
         leave=False,
     )
+
     batches = iter(source.batches)
     try:
         with (
@@ -165,6 +172,7 @@ def score_file(
         raise
     finally:
         progress.close()
+
     stats = scorer.stats
     return RunSummary(
         output,
