@@ -330,7 +330,7 @@ def evaluate(
     type=click.Choice(["census", "none"]),
     default="census",
     show_default=True,
-    help="census answers names found in the census table with their census share.",
+    help="census returns the census share for names found in the census table.",
 )
 @click.option(
     "--no-lookup",

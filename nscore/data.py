@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from nscore.text import normalize
+from nscore.text import extract_first_names, normalize
 
 LABELS = ("F", "M")
 SPLIT_SEED = 271828
@@ -80,7 +80,7 @@ def census_names(rule: str = "exclusive", min_share: float = 0.95) -> LabelledNa
     """Label the census names by a rule.
 
     - `exclusive`: keep names carried by one gender only (the reference protocol).
-    - `min-share`: keep names whose majority gender holds at least `min_share`.
+    - `min-share`: keep names whose majority gender has at least `min_share`.
     - `all`: keep every name, labelled by its majority (ties count as F), for
       training on the female share as a soft target.
     """
@@ -155,8 +155,6 @@ def read_labelled_file(
             pc.fill_null(pc.greater(pc.utf8_length(label_text), 0), False),
         )
     )
-    from nscore.text import extract_first_names
-
     first = extract_first_names(normalize(table[name_column].combine_chunks()))
     keep = pc.is_valid(first)
     labels = parse_labels(

@@ -1,7 +1,7 @@
 """Character-level recurrent classifiers over packed sequences.
 
 The model reads right-padded token ids and their lengths and returns logits
-for (F, M); softmax, temperature and thresholds live outside it, so every
+for (F, M). Softmax, temperature and thresholds live outside it, so every
 export has a single `logits` output.
 
     tokens (batch=3, seq=5), right padded      lengths

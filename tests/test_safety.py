@@ -337,7 +337,7 @@ def test_memory_bounded(
             == pq.read_metadata(source).num_rows
         )
         peaks.append(peak_mib)
-    # Reading the row group whole adds all of the difference (about 140 MiB);
-    # half of it leaves room for allocator noise, which reached 51 MiB on a
+    # Reading the row group whole adds all of the difference (about 140 MiB).
+    # Half of it leaves room for allocator noise, which reached 51 MiB on a
     # loaded 2-core machine.
     assert peaks[1] - peaks[0] < (large_mib - small_mib) // 2, peaks

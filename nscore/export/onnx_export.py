@@ -155,6 +155,15 @@ def export_model(
     return ExportResult(onnx_path, ts_path, diffs, seconds)
 
 
+def torch_runner(module: torch.nn.Module):
+    """Wrap an eager or TorchScript module to take and return NumPy arrays."""
+
+    def run(tokens: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        return module(torch.from_numpy(tokens), torch.from_numpy(lengths)).numpy()
+
+    return run
+
+
 def verify(model: NameClassifier, onnx_path: Path, ts_path: Path) -> dict[str, float]:
     """Compare ONNX and TorchScript logits with eager PyTorch on real names.
 
@@ -166,17 +175,13 @@ def verify(model: NameClassifier, onnx_path: Path, ts_path: Path) -> dict[str, f
         alone = np.concatenate(
             [model(*map(torch.from_numpy, encode([n]))).numpy() for n in names]
         )
-        padded = torch.from_numpy
-        eager = lambda t, l: model(padded(t), padded(l)).numpy()
         traced = torch.jit.load(str(ts_path))
         session = ort.InferenceSession(
             str(onnx_path), providers=["CPUExecutionProvider"]
         )
         diffs = {
-            "pytorch_padded": max_abs_diff(eager, alone, names),
-            "torchscript": max_abs_diff(
-                lambda t, l: traced(padded(t), padded(l)).numpy(), alone, names
-            ),
+            "pytorch_padded": max_abs_diff(torch_runner(model), alone, names),
+            "torchscript": max_abs_diff(torch_runner(traced), alone, names),
             "onnxruntime": max_abs_diff(
                 lambda t, l: session.run(None, {"tokens": t, "lengths": l})[0],
                 alone,

@@ -142,7 +142,7 @@ class Scorer:
         self.lookup = lookup
         self.threshold = check_threshold(threshold)
         self.stats = ScoreStats()
-        # Every first name this run can answer (the census ones first when the
+        # Every first name this run can score (the census ones first when the
         # lookup is on), with P(F), source code and whether the input had it.
         self._seen = pa.array([], pa.string())
         self._seen_prob = np.empty(0)

@@ -162,7 +162,7 @@ class Utf8Transcoder:
     """Decode CSV text in `encoding` to UTF-8 for pyarrow, storing the first error.
 
     pyarrow runs the transform on its I/O threads. An exception raised there
-    becomes an Arrow status that holds the Python exception, and an Arrow thread
+    becomes an Arrow status that contains the Python exception, and an Arrow thread
     that frees that status while the interpreter exits aborts the process with
     "terminate called without an active exception". So a decode error is stored
     in `error` and closes the raw stream, the read fails with a plain Arrow error,

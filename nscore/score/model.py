@@ -32,7 +32,7 @@ BUNDLED = ("best", "bigru", "bilstm", "lstm", "rnn")
 DEFAULT_MODEL = "best"
 # Names per onnxruntime call. On 2 CPU cores, buckets of 1,024 to 65,536 names
 # scored at about the same rate (BENCHMARKS.md), so the CPU size is kept small
-# to bound memory; a GPU needs large batches to fill it.
+# to bound memory. A GPU needs large batches to fill it.
 CPU_BUCKET_SIZE = 4096
 CUDA_BUCKET_SIZE = 65536
 DEFAULT_BUCKET_SIZE = None  # CPU_BUCKET_SIZE or CUDA_BUCKET_SIZE, by provider
